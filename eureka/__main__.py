@@ -1,0 +1,3 @@
+from eureka.cli import main
+
+main()

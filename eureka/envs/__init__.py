@@ -1,0 +1,29 @@
+"""Environment backends. Dispatch on `EnvSpec.backend`."""
+
+from __future__ import annotations
+
+from eureka.envs.base import SpaceInfo, Transitions
+from eureka.task import EnvSpec
+
+
+def space_info(spec: EnvSpec) -> SpaceInfo:
+    if spec.backend == "gymnasium":
+        from eureka.envs import gymnasium_backend
+
+        return gymnasium_backend.space_info(spec)
+    from eureka.envs import gymnax_backend
+
+    return gymnax_backend.space_info(spec)
+
+
+def sample_transitions(spec: EnvSpec, count: int = 512, seed: int = 0) -> Transitions:
+    if spec.backend == "gymnasium":
+        from eureka.envs import gymnasium_backend
+
+        return gymnasium_backend.sample_transitions(spec, count, seed)
+    from eureka.envs import gymnax_backend
+
+    return gymnax_backend.sample_transitions(spec, count, seed)
+
+
+__all__ = ["SpaceInfo", "Transitions", "sample_transitions", "space_info"]

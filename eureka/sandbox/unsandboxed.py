@@ -1,0 +1,33 @@
+"""`--sandbox none`: a plain child process. For trusted debugging only; warns on every use.
+
+It still gets a clean environment, its own process group, a wall-clock timeout and
+rlimits, but nothing stops it reading files, using the network or writing anywhere.
+"""
+
+from __future__ import annotations
+
+import resource
+import sys
+import warnings
+
+from eureka.sandbox.base import SandboxJob, SandboxResult
+from eureka.sandbox.process import job_environment, run_child
+
+WARNING = "sandbox 'none': generated code runs UNSANDBOXED on this machine (trusted debugging only)"
+
+
+class UnsandboxedSandbox:
+    name = "none"
+
+    def run(self, job: SandboxJob) -> SandboxResult:
+        warnings.warn(WARNING, stacklevel=2)
+        limits = job.limits
+
+        def set_limits() -> None:
+            mem = limits.memory_mb * 1024 * 1024
+            resource.setrlimit(resource.RLIMIT_AS, (mem * 4, mem * 4))  # virtual: JAX reserves a lot
+            resource.setrlimit(resource.RLIMIT_FSIZE, (limits.max_file_mb << 20,) * 2)
+            resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+
+        argv = [sys.executable, "-m", job.module, str(job.scratch)]
+        return run_child(argv, job, job_environment(str(job.scratch)), preexec_fn=set_limits)

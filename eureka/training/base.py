@@ -1,0 +1,105 @@
+"""The training contract shared by every backend.
+
+A trainer receives candidate rewards (files) and a `TrainSpec`, trains one policy per
+(candidate, seed) with the candidate's reward replacing the env's, and returns a
+`TrainOutcome` per candidate. Fitness always comes from the task's ground truth (the env's
+own reward, success condition or episode length), never from the candidate's reward.
+Component statistics and fitness are recorded at about `checkpoints` points in training,
+in the same shape for every backend, so reflection does not care which backend ran.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+FitnessMetric = Literal["episode_return", "success_rate", "episode_length"]
+
+
+class FitnessSpec(BaseModel):
+    """How the ground-truth score of a trained policy is measured."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    metric: FitnessMetric = "episode_return"
+    success: str | None = Field(
+        default=None,
+        description="numpy expression over obs, next_obs, terminated, truncated, env_reward "
+        "that is True where an episode ends in success (for metric=success_rate)",
+    )
+    direction: Literal["maximize", "minimize"] = "maximize"
+    target: float | None = None
+    eval_episodes: int = 10
+
+
+class Checkpoint(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    step: int
+    fitness: float | None  # ground truth over episodes finished since the last checkpoint
+    reward_mean: float | None  # mean per-step candidate reward
+    components: dict[str, float] = Field(default_factory=dict)  # mean per step of each component
+    episode_length: float | None = None
+
+
+class MemberResult(BaseModel):
+    """One (candidate, seed) training run."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    seed: int
+    status: Literal["ok", "failed"]
+    error: str | None = None
+    fitness: float | None = None  # final ground-truth fitness (deterministic evaluation)
+    checkpoints: list[Checkpoint] = Field(default_factory=list)
+    train_seconds: float = 0.0
+    env_steps: int = 0
+
+
+class TrainOutcome(BaseModel):
+    """All seeds of one candidate."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    candidate_id: str
+    members: list[MemberResult]
+
+    @property
+    def fitness(self) -> float | None:
+        """Mean final fitness over seeds that finished; None if none did."""
+        values = [m.fitness for m in self.members if m.status == "ok" and m.fitness is not None]
+        values = [v for v in values if math.isfinite(v)]
+        return sum(values) / len(values) if values else None
+
+    @property
+    def ok(self) -> bool:
+        return self.fitness is not None
+
+
+class TrainCandidate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    id: str
+    reward_file: str  # relative to the job's scratch dir
+
+
+class TrainJobSpec(BaseModel):
+    """`job.json` of an `eureka.jobs.train` job."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    task: dict  # TaskSpec.model_dump(mode="json")
+    candidates: list[TrainCandidate]
+
+
+class TrainJobResult(BaseModel):
+    """`result.json` of an `eureka.jobs.train` job."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    outcomes: list[TrainOutcome]
+
+
+PROGRESS_FILE = "progress.json"  # a job may rewrite {"step": int, "total": int} as it trains
