@@ -1,0 +1,177 @@
+"""The critic: every candidate is checked before it costs training time.
+
+Stages, each stopping at the first failure:
+1. extract: the reply holds a python code block (never a guess: no block, no code);
+2. static: the code parses, defines `compute_reward` with the interface's parameters,
+   imports only allowed modules and touches no files, network, processes or interpreter
+   internals, and indexes the observation within its width;
+3. probe: the code runs inside the sandbox on a batch of real transitions and returns a
+   finite total of shape (N,) with a non-empty dict of (N,) components.
+
+Problems are sentences, written for the repair prompt.
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+import re
+import shutil
+import tempfile
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Literal
+
+from eureka.envs.base import SpaceInfo, Transitions
+from eureka.reward import REWARD_FUNCTION, REWARD_PARAMETERS
+from eureka.sandbox.base import JOB_FILE, Sandbox, SandboxJob, SandboxLimits
+
+Stage = Literal["extract", "static", "probe", "passed"]
+
+ALLOWED_IMPORTS = {
+    "numpy": {"numpy", "math"},
+    "jax": {"jax", "jax.numpy", "math", "numpy"},
+}
+FORBIDDEN_NAMES = {
+    "open", "exec", "eval", "compile", "__import__", "globals", "locals", "vars",
+    "getattr", "setattr", "delattr", "input", "breakpoint", "memoryview", "exit", "quit",
+    "help", "__builtins__", "__loader__", "__spec__",
+}
+FENCE = re.compile(r"^(?P<fence>`{3,}|~{3,})[ \t]*(?P<lang>[\w+-]*)[^\n]*\n(?P<body>.*?)^(?P=fence)[ \t]*$",
+                   re.MULTILINE | re.DOTALL)
+
+
+@dataclass
+class CriticVerdict:
+    stage: Stage
+    problems: list[str] = field(default_factory=list)
+    components: list[str] = field(default_factory=list)
+    sandbox_verdict: str | None = None
+    sandbox_detail: str | None = None
+    probe_seconds: float | None = None
+
+    @property
+    def accepted(self) -> bool:
+        return self.stage == "passed"
+
+    def to_json(self) -> dict:
+        return {"accepted": self.accepted, **asdict(self)}
+
+
+def extract_code(reply: str) -> str | None:
+    """The python block of a reply that defines compute_reward (else the last python block)."""
+    blocks = [m.group("body") for m in FENCE.finditer(reply)
+              if m.group("lang").lower() in ("python", "py", "python3", "")]
+    if not blocks:
+        return None
+    defining = [b for b in blocks if f"def {REWARD_FUNCTION}" in b]
+    return (defining or blocks)[-1].strip() + "\n"
+
+
+def static_problems(code: str, space: SpaceInfo) -> list[str]:
+    try:
+        tree = ast.parse(code)
+    except SyntaxError as exc:
+        return [f"SyntaxError: {exc.msg} (line {exc.lineno}: {(exc.text or '').strip()})"]
+    problems: list[str] = []
+    allowed = ALLOWED_IMPORTS[space.array_module]
+    functions = {n.name: n for n in tree.body if isinstance(n, ast.FunctionDef)}
+    fn = functions.get(REWARD_FUNCTION)
+    if fn is None:
+        problems.append(f"the code must define a top-level function `{REWARD_FUNCTION}`")
+    else:
+        params = tuple(a.arg for a in fn.args.posonlyargs + fn.args.args)
+        if params != REWARD_PARAMETERS:
+            problems.append(f"`{REWARD_FUNCTION}` must take exactly the parameters "
+                            f"({', '.join(REWARD_PARAMETERS)}); it takes ({', '.join(params)})")
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            for alias in node.names:
+                if alias.name not in allowed:
+                    problems.append(f"import of '{alias.name}' is not allowed (allowed: {', '.join(sorted(allowed))})")
+        elif isinstance(node, ast.ImportFrom):
+            module = node.module or ""
+            if node.level or module not in allowed:
+                problems.append(f"import from '{module}' is not allowed (allowed: {', '.join(sorted(allowed))})")
+        elif isinstance(node, ast.Name) and node.id in FORBIDDEN_NAMES:
+            problems.append(f"use of '{node.id}' is not allowed in a reward function")
+        elif isinstance(node, ast.Attribute) and node.attr.startswith("__"):
+            problems.append(f"access to the attribute '{node.attr}' is not allowed")
+        elif isinstance(node, (ast.Global, ast.Nonlocal)):
+            problems.append("global/nonlocal state is not allowed: a reward must be a pure function")
+    problems.extend(_index_problems(tree, space.obs_dim))
+    return list(dict.fromkeys(problems))
+
+
+def _index_problems(tree: ast.AST, obs_dim: int) -> list[str]:
+    """Constant column indices beyond the observation width (JAX would clamp them silently)."""
+    problems = []
+    for node in ast.walk(tree):
+        if not (isinstance(node, ast.Subscript) and isinstance(node.value, ast.Name)
+                and node.value.id in ("obs", "next_obs")):
+            continue
+        index = node.slice
+        column = index.elts[-1] if isinstance(index, ast.Tuple) and len(index.elts) == 2 else None
+        if isinstance(column, ast.UnaryOp) and isinstance(column.op, ast.USub) and isinstance(column.operand, ast.Constant):
+            value = -column.operand.value
+        elif isinstance(column, ast.Constant):
+            value = column.value
+        else:
+            continue
+        if isinstance(value, int) and not -obs_dim <= value < obs_dim:
+            problems.append(f"{node.value.id}[:, {value}] is out of range: the observation has "
+                            f"{obs_dim} columns ({node.value.id}[:, 0] .. {node.value.id}[:, {obs_dim - 1}])")
+    return problems
+
+
+class Critic:
+    """Checks candidates against one task's observation/action spaces and sampled transitions."""
+
+    def __init__(self, sandbox: Sandbox, space: SpaceInfo, transitions: Transitions,
+                 limits: SandboxLimits | None = None) -> None:
+        self.sandbox = sandbox
+        self.space = space
+        self.transitions = transitions
+        self.limits = limits or SandboxLimits(timeout_s=60.0, memory_mb=1024)
+
+    def check_reply(self, reply: str) -> tuple[str | None, CriticVerdict]:
+        code = extract_code(reply)
+        if code is None:
+            return None, CriticVerdict("extract", ["the reply has no ```python code block"])
+        return code, self.check_code(code)
+
+    def check_code(self, code: str) -> CriticVerdict:
+        problems = static_problems(code, self.space)
+        if problems:
+            return CriticVerdict("static", problems)
+        return self.probe(code)
+
+    def probe(self, code: str) -> CriticVerdict:
+        scratch = Path(tempfile.mkdtemp(prefix="eureka-probe-"))
+        try:
+            (scratch / "reward.py").write_text(code)
+            self.transitions.save(scratch / "transitions.npz")
+            (scratch / JOB_FILE).write_text(json.dumps({
+                "reward_file": "reward.py",
+                "transitions_file": "transitions.npz",
+                "space": asdict(self.space),
+            }))
+            scratch.chmod(0o777)  # the sandboxed job may run as an unprivileged uid
+            for path in scratch.iterdir():
+                path.chmod(0o666)
+            outcome = self.sandbox.run(SandboxJob("eureka.jobs.probe", scratch, self.limits))
+        finally:
+            shutil.rmtree(scratch, ignore_errors=True)
+        verdict = CriticVerdict("probe", sandbox_verdict=outcome.verdict.value,
+                                sandbox_detail=outcome.detail, probe_seconds=round(outcome.wall_s, 3))
+        if not outcome.ok:
+            last = outcome.log_tail.strip().splitlines()[-3:]
+            verdict.problems = [f"running the reward in the sandbox failed: {outcome.detail}"
+                                + (f" ({' | '.join(last)})" if last else "")]
+            return verdict
+        assert outcome.result is not None
+        verdict.problems = list(outcome.result.get("problems", []))
+        verdict.components = list(outcome.result.get("components", []))
+        if not verdict.problems:
+            verdict.stage = "passed"
+        return verdict

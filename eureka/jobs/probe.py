@@ -1,0 +1,89 @@
+"""Probe job: import a reward file and call it on a batch of real transitions.
+
+job.json: {"reward_file": "reward.py", "transitions_file": "transitions.npz",
+           "array_module": "numpy" | "jax", "space": {SpaceInfo fields}}
+result.json: {"problems": [sentences], "components": [names], "total_mean": float | None}
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+from eureka.envs.base import SpaceInfo, Transitions
+from eureka.jobs.common import describe_exception, read_job, scratch_from_argv, write_result
+from eureka.reward import load_reward
+
+
+def check_output(output: Any, batch: int) -> tuple[list[str], list[str], float | None]:
+    """Problems with a reward's return value, its component names and its mean total."""
+    if not (isinstance(output, tuple) and len(output) == 2):
+        return [f"compute_reward must return a tuple (total, components); it returned {type(output).__name__}"], [], None
+    total, components = output
+    problems: list[str] = []
+    total_arr = np.asarray(total)
+    if total_arr.shape != (batch,):
+        problems.append(f"the total reward has shape {total_arr.shape}; it must have shape ({batch},), one value per env")
+    elif not np.issubdtype(total_arr.dtype, np.number) and total_arr.dtype != bool:
+        problems.append(f"the total reward has dtype {total_arr.dtype}; it must be numeric")
+    elif not np.all(np.isfinite(total_arr.astype(np.float64))):
+        bad = int(np.sum(~np.isfinite(total_arr.astype(np.float64))))
+        problems.append(f"the total reward is NaN or infinite for {bad} of {batch} transitions")
+    if not isinstance(components, dict):
+        problems.append(f"components must be a dict of name -> array; got {type(components).__name__}")
+        return problems, [], None
+    if not components:
+        problems.append("the components dict is empty; name each term of the reward")
+    names = []
+    for name, value in components.items():
+        if not isinstance(name, str):
+            problems.append(f"component key {name!r} is not a string")
+            continue
+        names.append(name)
+        arr = np.asarray(value)
+        if arr.shape != (batch,):
+            problems.append(f"component '{name}' has shape {arr.shape}; it must have shape ({batch},)")
+        elif not np.all(np.isfinite(arr.astype(np.float64))):
+            problems.append(f"component '{name}' is NaN or infinite for some transitions")
+    mean = float(np.mean(total_arr)) if not problems else None
+    return problems, names, mean if mean is None or math.isfinite(mean) else None
+
+
+def main() -> None:
+    scratch = scratch_from_argv()
+    job = read_job(scratch)
+    reward_file = scratch / job["reward_file"]
+    transitions = Transitions.load(scratch / job["transitions_file"])
+    space = SpaceInfo(**job["space"])
+    try:
+        fn = load_reward(reward_file)
+    except BaseException as exc:  # the module itself may raise anything at import
+        write_result(scratch, {"problems": [f"importing the reward failed: {describe_exception(exc, reward_file.name)}"],
+                               "components": [], "total_mean": None})
+        return
+    problems: list[str] = []
+    if space.array_module == "jax":
+        from eureka.envs.gymnax_backend import trace_check
+
+        problems = trace_check(fn, space, transitions)
+    if not problems:
+        args = (transitions.obs, transitions.action, transitions.next_obs, transitions.terminated)
+        if space.array_module == "jax":
+            import jax.numpy as jnp
+
+            args = tuple(jnp.asarray(a) for a in args)
+        try:
+            output = fn(*args)
+        except BaseException as exc:
+            problems = [f"calling compute_reward raised {describe_exception(exc, reward_file.name)}"]
+        else:
+            problems, names, mean = check_output(output, len(transitions))
+            write_result(scratch, {"problems": problems, "components": names, "total_mean": mean})
+            return
+    write_result(scratch, {"problems": problems, "components": [], "total_mean": None})
+
+
+if __name__ == "__main__":
+    main()
