@@ -29,6 +29,7 @@ class GenerationSettings:
     temperature: float = 0.8
     max_tokens: int = 1024
     timeout_s: float = 300.0
+    stop: tuple[str, ...] = ()  # generation ends at the first of these strings
 
 
 class LLMError(RuntimeError):
