@@ -1,0 +1,67 @@
+"""Train job: train every (candidate, seed) of job.json and write their outcomes.
+
+job.json: TrainJobSpec; result.json: TrainJobResult. Progress goes to progress.json.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from eureka.jobs.common import describe_exception, read_job, scratch_from_argv, write_json_atomic, write_result
+from eureka.reward import load_reward
+from eureka.task import task_from_dict
+from eureka.training.base import PROGRESS_FILE, MemberResult, TrainJobResult, TrainJobSpec, TrainOutcome
+
+
+def train_gymnasium(spec: TrainJobSpec, scratch: Path) -> list[TrainOutcome]:
+    from eureka.training.sb3_trainer import train_member
+
+    task = task_from_dict(spec.task)
+    seeds = task.training.seeds
+    total = task.training.timesteps * len(seeds) * len(spec.candidates)
+    done_before = 0
+
+    def progress(step: int, _member_total: int) -> None:
+        write_json_atomic(scratch / PROGRESS_FILE, {"step": done_before + step, "total": total})
+
+    outcomes = []
+    for candidate in spec.candidates:
+        members = []
+        try:
+            reward_fn = load_reward(scratch / candidate.reward_file)
+        except BaseException as exc:
+            error = describe_exception(exc, candidate.reward_file)
+            members = [MemberResult(seed=s, status="failed", error=error) for s in seeds]
+        else:
+            for seed in seeds:
+                try:
+                    members.append(train_member(task, reward_fn, seed, progress))
+                except Exception as exc:  # the reward raised during training
+                    members.append(MemberResult(seed=seed, status="failed",
+                                                error=describe_exception(exc, candidate.reward_file)))
+                done_before += task.training.timesteps
+        outcomes.append(TrainOutcome(candidate_id=candidate.id, members=members))
+    return outcomes
+
+
+def train_jax(spec: TrainJobSpec, scratch: Path) -> list[TrainOutcome]:
+    from eureka.training.jax_population import train_population_from_files
+
+    task = task_from_dict(spec.task)
+
+    def progress(step: int, total: int) -> None:
+        write_json_atomic(scratch / PROGRESS_FILE, {"step": step, "total": total})
+
+    return train_population_from_files(task, spec.candidates, scratch, progress)
+
+
+def main() -> None:
+    scratch = scratch_from_argv()
+    spec = TrainJobSpec.model_validate(read_job(scratch))
+    backend = spec.task["env"].get("backend", "gymnasium")
+    outcomes = train_jax(spec, scratch) if backend == "jax" else train_gymnasium(spec, scratch)
+    write_result(scratch, TrainJobResult(outcomes=outcomes).model_dump(mode="json"))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,110 @@
+"""Host side of training: hands candidates to sandboxed train jobs and collects outcomes.
+
+Gymnasium tasks: one job per candidate, up to `workers` at once (one per core).
+JAX tasks: one job for the whole generation (one compiled population program).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+from eureka.sandbox.base import JOB_FILE, Sandbox, SandboxJob, SandboxLimits
+from eureka.task import TaskSpec
+from eureka.training.base import (
+    PROGRESS_FILE,
+    MemberResult,
+    TrainCandidate,
+    TrainJobResult,
+    TrainJobSpec,
+    TrainOutcome,
+)
+
+ProgressFn = Callable[[str, int, int], None]  # (candidate id, step, total)
+
+
+@dataclass(frozen=True)
+class CandidateCode:
+    id: str
+    code: str
+
+
+class TrainingRunner:
+    def __init__(self, sandbox: Sandbox, task: TaskSpec, workers: int | None = None,
+                 memory_mb: int = 4096) -> None:
+        self.sandbox = sandbox
+        self.task = task
+        self.workers = workers or max(1, os.cpu_count() or 1)
+        self.limits = SandboxLimits(timeout_s=task.training.timeout_s, memory_mb=memory_mb,
+                                    max_pids=512, cpus=1.0)
+
+    def train(self, candidates: list[CandidateCode], progress: ProgressFn | None = None) -> list[TrainOutcome]:
+        if not candidates:
+            return []
+        if self.task.env.backend == "jax":
+            return self._run_job(candidates, progress)
+        with ThreadPoolExecutor(max_workers=self.workers) as pool:
+            batches = pool.map(lambda c: self._run_job([c], progress), candidates)
+            return [outcome for batch in batches for outcome in batch]
+
+    def _run_job(self, candidates: list[CandidateCode], progress: ProgressFn | None) -> list[TrainOutcome]:
+        scratch = Path(tempfile.mkdtemp(prefix="eureka-train-"))
+        stop = threading.Event()
+        try:
+            spec = TrainJobSpec(
+                task=self.task.model_dump(mode="json"),
+                candidates=[TrainCandidate(id=c.id, reward_file=f"reward_{i}.py") for i, c in enumerate(candidates)],
+            )
+            for i, candidate in enumerate(candidates):
+                (scratch / f"reward_{i}.py").write_text(candidate.code)
+            (scratch / JOB_FILE).write_text(spec.model_dump_json())
+            _open_to_sandbox_user(scratch)
+            watcher = None
+            if progress:
+                watcher = threading.Thread(target=_watch_progress, daemon=True,
+                                           args=(scratch, [c.id for c in candidates], progress, stop))
+                watcher.start()
+            result = self.sandbox.run(SandboxJob("eureka.jobs.train", scratch, self.limits))
+        finally:
+            stop.set()
+            shutil.rmtree(scratch, ignore_errors=True)
+        if result.ok and result.result is not None:
+            try:
+                return TrainJobResult.model_validate(result.result).outcomes
+            except ValueError as exc:
+                error = f"the train job wrote an unreadable result: {exc}"
+        else:
+            last = " | ".join(result.log_tail.strip().splitlines()[-3:])
+            error = f"training failed in the sandbox: {result.detail}" + (f" ({last})" if last else "")
+        return [TrainOutcome(candidate_id=c.id,
+                             members=[MemberResult(seed=s, status="failed", error=error)
+                                      for s in self.task.training.seeds])
+                for c in candidates]
+
+
+def _open_to_sandbox_user(scratch: Path) -> None:
+    """The sandboxed job may run as an unprivileged uid: let it read inputs and write results."""
+    scratch.chmod(0o777)
+    for path in scratch.iterdir():
+        path.chmod(0o666)
+
+
+def _watch_progress(scratch: Path, ids: list[str], progress: ProgressFn, stop: threading.Event) -> None:
+    last = None
+    while not stop.wait(0.5):
+        try:
+            data = json.loads((scratch / PROGRESS_FILE).read_text())
+        except (OSError, ValueError):
+            continue
+        point = (data.get("step"), data.get("total"))
+        if point != last and None not in point:
+            last = point
+            for candidate_id in ids:
+                progress(candidate_id, int(point[0]), int(point[1]))
