@@ -1,0 +1,103 @@
+"""Terminal presentation of a run: progress lines, training bars, the summary table."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+
+def _fitness(value: Any) -> str:
+    return "-" if value is None else f"{value:.4g}"
+
+
+class RunConsole:
+    """A listener for `Search.emit` that draws the run in the terminal."""
+
+    def __init__(self, console: Console | None = None) -> None:
+        self.console = console or Console(stderr=True)
+        self.progress: Progress | None = None
+        self.tasks: dict[str, Any] = {}
+
+    def __call__(self, kind: str, data: dict[str, Any]) -> None:
+        handler = getattr(self, f"on_{kind}", None)
+        if handler:
+            handler(**data)
+
+    def on_run_started(self, run_id, task, model, iterations, samples, **_) -> None:
+        self.console.print(f"[bold]eureka[/] run [cyan]{run_id}[/]: task [bold]{task}[/], model {model}, "
+                           f"{iterations} iterations x {samples} samples")
+
+    def on_generation_started(self, iteration, **_) -> None:
+        self.console.rule(f"generation {iteration}")
+
+    def on_llm_reply(self, candidate, attempt, completion_tokens, latency_s, **_) -> None:
+        what = "reply" if attempt == 0 else f"repair {attempt}"
+        self.console.print(f"  {candidate}: {what} ({completion_tokens} tokens, {latency_s:.1f} s)")
+
+    def on_llm_progress(self, candidate, tokens, tokens_per_s, **_) -> None:
+        self.console.print(f"  {candidate}: generating… {tokens} tokens, {tokens_per_s:.1f} tok/s", end="\r")
+
+    def on_critic_verdict(self, candidate, accepted, stage, problems, **_) -> None:
+        if accepted:
+            self.console.print(f"  {candidate}: critic [green]accepted[/]")
+        else:
+            first = problems[0] if problems else "rejected"
+            self.console.print(f"  {candidate}: critic [red]rejected[/] at {stage}: {first}", markup=True,
+                               highlight=False)
+
+    def on_training_started(self, candidates, **_) -> None:
+        if not candidates:
+            self.console.print("  nothing to train in this generation")
+            return
+        self.progress = Progress(TextColumn("  train {task.description}"), BarColumn(), MofNCompleteColumn(),
+                                 TimeElapsedColumn(), console=self.console, transient=True)
+        self.progress.start()
+        self.tasks = {c: self.progress.add_task(c, total=None) for c in candidates}
+
+    def on_training_progress(self, candidate, step, total, **_) -> None:
+        if self.progress and candidate in self.tasks:
+            self.progress.update(self.tasks[candidate], completed=step, total=total)
+
+    def _stop_progress(self) -> None:
+        if self.progress:
+            self.progress.stop()
+            self.progress = None
+
+    def on_candidate_trained(self, candidate, status, fitness, errors, **_) -> None:
+        self._stop_progress()
+        if status == "trained":
+            self.console.print(f"  {candidate}: fitness [bold]{_fitness(fitness)}[/]")
+        else:
+            self.console.print(f"  {candidate}: training [red]failed[/]: {errors[0] if errors else ''}")
+
+    def on_baseline_trained(self, baseline, fitness, **_) -> None:
+        self._stop_progress()
+        self.console.print(f"  baseline {baseline}: fitness [bold]{_fitness(fitness)}[/]")
+
+    def on_new_best(self, candidate, fitness, **_) -> None:
+        self.console.print(f"  [green]new best[/] {candidate}: {_fitness(fitness)}")
+
+    def on_target_reached(self, fitness, **_) -> None:
+        self.console.print(f"[green]target reached[/] ({_fitness(fitness)}): stopping early")
+
+    def summary(self, result) -> None:
+        self._stop_progress()
+        table = Table(title=f"run {result.store.run_id}")
+        table.add_column("iteration", justify="right")
+        table.add_column("accepted", justify="right")
+        table.add_column("best candidate")
+        table.add_column("best fitness", justify="right")
+        for it in result.iterations:
+            table.add_row(str(it.iteration), f"{it.accepted}/{it.candidates}", it.best_candidate or "-",
+                          _fitness(it.best_fitness))
+        for name, fitness in result.baselines.items():
+            table.add_row("baseline", "", name, _fitness(fitness))
+        self.console.print(table)
+        if result.best:
+            self.console.print(f"best reward: {result.store.path('best', 'reward.py')} "
+                               f"(fitness {_fitness(result.best.fitness)})")
+        else:
+            self.console.print("[red]no candidate was trained successfully[/]")
