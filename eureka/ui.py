@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
@@ -44,9 +45,8 @@ class RunConsole:
         if accepted:
             self.console.print(f"  {candidate}: critic [green]accepted[/]")
         else:
-            first = problems[0] if problems else "rejected"
-            self.console.print(f"  {candidate}: critic [red]rejected[/] at {stage}: {first}", markup=True,
-                               highlight=False)
+            first = escape(problems[0]) if problems else "rejected"
+            self.console.print(f"  {candidate}: critic [red]rejected[/] at {stage}: {first}", highlight=False)
 
     def on_training_started(self, candidates, **_) -> None:
         if not candidates:
@@ -71,7 +71,7 @@ class RunConsole:
         if status == "trained":
             self.console.print(f"  {candidate}: fitness [bold]{_fitness(fitness)}[/]")
         else:
-            self.console.print(f"  {candidate}: training [red]failed[/]: {errors[0] if errors else ''}")
+            self.console.print(f"  {candidate}: training [red]failed[/]: {escape(errors[0]) if errors else ''}")
 
     def on_baseline_trained(self, baseline, fitness, **_) -> None:
         self._stop_progress()

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import resource
 import sys
-import warnings
 
 from eureka.sandbox.base import SandboxJob, SandboxResult
 from eureka.sandbox.process import job_environment, run_child
@@ -20,7 +19,7 @@ class UnsandboxedSandbox:
     name = "none"
 
     def run(self, job: SandboxJob) -> SandboxResult:
-        warnings.warn(WARNING, stacklevel=2)
+        print(f"WARNING: {WARNING}", file=sys.stderr, flush=True)
         limits = job.limits
 
         def set_limits() -> None:
