@@ -29,7 +29,6 @@ DEFAULT_PPO = {
     "ent_coef": 0.0,
     "clip_range": 0.2,
 }
-EUREKA_OPTIONS = ("normalize_reward",)
 
 
 class NonFiniteReward(RuntimeError):
@@ -99,7 +98,8 @@ def _make_reward_vec_env(task: TaskSpec, reward_fn: RewardFn, seed: int):
     return CandidateReward(venv)
 
 
-def evaluate_policy_ground_truth(task: TaskSpec, model, seed: int) -> float:
+def evaluate_policy_ground_truth(task: TaskSpec, model, seed: int,
+                                 normalize: Callable[[np.ndarray], np.ndarray] = lambda o: o) -> float:
     """Deterministic rollouts of the trained policy, scored by the task's ground truth."""
     from eureka.envs.gymnasium_backend import make_env
 
@@ -108,7 +108,7 @@ def evaluate_policy_ground_truth(task: TaskSpec, model, seed: int) -> float:
     for episode in range(task.fitness.eval_episodes):
         obs, _ = env.reset(seed=seed * 1000 + episode)
         while True:
-            action, _ = model.predict(obs, deterministic=True)
+            action, _ = model.predict(normalize(obs), deterministic=True)
             next_obs, reward, terminated, truncated, _ = env.step(action)
             done = terminated or truncated
             success = success_flags(task.fitness, obs[None], next_obs[None], np.array([terminated]),
@@ -130,12 +130,15 @@ def train_member(task: TaskSpec, reward_fn: RewardFn, seed: int,
     from stable_baselines3.common.vec_env import VecNormalize
 
     torch.set_num_threads(1)
-    settings: dict[str, Any] = {**DEFAULT_PPO, "normalize_reward": True, **task.training.hyperparams}
+    settings: dict[str, Any] = {**DEFAULT_PPO, "normalize_reward": True, "normalize_obs": False,
+                                **task.training.hyperparams}
     normalize_reward = bool(settings.pop("normalize_reward"))
+    normalize_obs = bool(settings.pop("normalize_obs"))
     total = task.training.timesteps
     every = max(total // task.training.checkpoints, task.training.num_envs)
     env = _make_reward_vec_env(task, reward_fn, seed)
-    train_env = VecNormalize(env, norm_obs=False, norm_reward=True) if normalize_reward else env
+    train_env = (VecNormalize(env, norm_obs=normalize_obs, norm_reward=normalize_reward)
+                 if normalize_reward or normalize_obs else env)
     checkpoints: list[Checkpoint] = []
 
     class Checkpoints(BaseCallback):
@@ -158,6 +161,10 @@ def train_member(task: TaskSpec, reward_fn: RewardFn, seed: int,
     except NonFiniteReward as exc:
         return MemberResult(seed=seed, status="failed", error=str(exc), checkpoints=checkpoints,
                             train_seconds=time.monotonic() - start)
-    fitness = evaluate_policy_ground_truth(task, model, seed)
+    if isinstance(train_env, VecNormalize):
+        train_env.training = False
+        fitness = evaluate_policy_ground_truth(task, model, seed, train_env.normalize_obs)
+    else:
+        fitness = evaluate_policy_ground_truth(task, model, seed)
     return MemberResult(seed=seed, status="ok", fitness=fitness, checkpoints=checkpoints,
                         train_seconds=time.monotonic() - start, env_steps=int(model.num_timesteps))
