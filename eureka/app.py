@@ -13,8 +13,8 @@ from eureka.llm.base import GenerationSettings
 from eureka.prompts import PromptBuilder
 from eureka.sandbox import make_sandbox
 from eureka.search import Listener, RunResult, Search, SearchSettings
-from eureka.store import RunStore
-from eureka.task import TaskSpec
+from eureka.store import RunStore, RunStoreError
+from eureka.task import TaskSpec, task_from_dict
 from eureka.training.runner import TrainingRunner
 
 PROBE_TRANSITIONS = 256
@@ -31,31 +31,95 @@ class RunOptions:
     workers: int | None = None
 
 
-def start_run(task: TaskSpec, options: RunOptions, listener: Listener | None = None) -> RunResult:
-    model = resolve_model(options.model, task.llm.model)
-    sandbox_name = options.sandbox or task.sandbox
-    sandbox = make_sandbox(sandbox_name)
-    client = make_client(model)
+def build_search(task: TaskSpec, store: RunStore, settings: SearchSettings,
+                 listener: Listener | None = None, workers: int | None = None) -> Search:
+    sandbox = make_sandbox(settings.sandbox)
+    client = make_client(settings.model)
     space = space_info(task.env)
     transitions = sample_transitions(task.env, PROBE_TRANSITIONS, seed=0)
-    store = RunStore.create(options.runs_dir, task.name)
+    return Search(
+        task=task,
+        client=client,
+        critic=Critic(sandbox, space, transitions),
+        runner=TrainingRunner(sandbox, task, workers=workers or os.cpu_count()),
+        store=store,
+        prompts=PromptBuilder(task, space),
+        settings=settings,
+        listener=listener,
+        indexer=update_index,
+    )
+
+
+def update_index(store: RunStore) -> None:
+    """Keep the runs index beside the runs up to date (the files stay the source of truth)."""
+    try:
+        from eureka.index import RunIndex
+    except ImportError:  # the index is optional: a run never fails because of it
+        return
+    RunIndex(store.directory.parent / "index.sqlite").update_from_run_dir(store.directory)
+
+
+def start_run(task: TaskSpec, options: RunOptions, listener: Listener | None = None) -> RunResult:
+    model = resolve_model(options.model, task.llm.model)
     settings = SearchSettings(
         iterations=options.iterations or task.search.iterations,
         samples=options.samples or task.search.samples,
         max_repairs=task.search.max_repairs,
         generation=GenerationSettings(temperature=task.llm.temperature, max_tokens=task.llm.max_tokens),
         model=model,
-        sandbox=sandbox.name,
+        sandbox=options.sandbox or task.sandbox,
         with_baselines=options.with_baselines,
     )
-    search = Search(
-        task=task,
-        client=client,
-        critic=Critic(sandbox, space, transitions),
-        runner=TrainingRunner(sandbox, task, workers=options.workers or os.cpu_count()),
-        store=store,
-        prompts=PromptBuilder(task, space),
-        settings=settings,
-        listener=listener,
-    )
+    make_sandbox(settings.sandbox)  # fail before a run directory exists if no sandbox can run
+    store = RunStore.create(options.runs_dir, task.name)
+    return build_search(task, store, settings, listener, options.workers).run()
+
+
+def open_run(run_dir: Path, listener: Listener | None = None, sandbox: str | None = None) -> Search:
+    """A Search restored from a run directory, ready to continue."""
+    store, run = RunStore.open(run_dir)
+    try:
+        task = task_from_dict(run["task"], Path(run["task_path"]) if run.get("task_path") else None)
+        settings = SearchSettings.from_json(run["settings"], run["model"])
+    except (KeyError, TypeError, ValueError) as exc:
+        raise RunStoreError(f"{run_dir / 'run.json'}: unreadable run settings ({exc})") from None
+    if sandbox:
+        settings.sandbox = sandbox
+    search = build_search(task, store, settings, listener)
+    search.restore()
+    skip = getattr(search.client, "skip", None)
+    if callable(skip):  # scripted replies already consumed by the recorded calls
+        skip(len(search.replay))
+    return search
+
+
+def run_status(run_dir: Path) -> str:
+    _, run = RunStore.open(run_dir)
+    return str(run.get("status"))
+
+
+def resume_run(run_dir: Path, listener: Listener | None = None, sandbox: str | None = None) -> RunResult:
+    return open_run(run_dir, listener, sandbox).run()
+
+
+def continue_run(run_dir: Path, feedback: list[str], iterations: int = 1, parent: str | None = None,
+                 kind: str = "text", listener: Listener | None = None, sandbox: str | None = None) -> RunResult:
+    """More generations on a run, with human feedback (and optionally a chosen parent) in the prompt."""
+    search = open_run(run_dir, listener, sandbox)
+    if parent is not None:
+        record_dir = _candidate_directory(search, parent)
+        search.elite = search.load_elite(record_dir)
+    search.add_feedback(feedback, kind)
+    search.settings.iterations = len(search.iterations) + iterations
     return search.run()
+
+
+def _candidate_directory(search: Search, candidate_id: str) -> str:
+    try:
+        iteration, index = candidate_id.removeprefix("i").split("-c")
+        directory = search.store.candidate_dir(int(iteration), int(index))
+    except ValueError:
+        raise RunStoreError(f"{candidate_id!r} is not a candidate id (like i0-c1)") from None
+    if not search.store.path(directory, "metrics.json").is_file():
+        raise RunStoreError(f"candidate {candidate_id} of {search.store.directory} was not trained")
+    return directory

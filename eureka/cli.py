@@ -64,6 +64,38 @@ def run(task_file: Path, model, iterations, samples, sandbox, runs_dir: Path, wi
         raise Failure("no candidate reward was trained successfully")
 
 
+@cli.command()
+@click.argument("run_dir", type=click.Path(path_type=Path))
+@click.option("--sandbox", type=click.Choice(SANDBOX_CHOICES), help="override the run's sandbox")
+def resume(run_dir: Path, sandbox) -> None:
+    """Continue a killed or stopped run: finished candidates are reused, the rest redone."""
+    from eureka.app import resume_run, run_status
+    from eureka.llm.base import LLMError
+    from eureka.sandbox.base import SandboxError
+    from eureka.store import RunStoreError
+    from eureka.ui import RunConsole
+
+    try:
+        status = run_status(run_dir)
+    except RunStoreError as exc:
+        raise BadInput(str(exc)) from None
+    if status == "finished":
+        click.echo(f"{run_dir}: the run is finished; nothing to resume")
+        return
+    ui = RunConsole()
+    try:
+        result = resume_run(run_dir, listener=ui, sandbox=sandbox)
+    except RunStoreError as exc:
+        raise BadInput(str(exc)) from None
+    except (SandboxError, LLMError) as exc:
+        raise Failure(str(exc)) from None
+    except KeyboardInterrupt:
+        raise Failure("interrupted; everything finished so far is in the run directory") from None
+    ui.summary(result)
+    if result.best is None:
+        raise Failure("no candidate reward was trained successfully")
+
+
 def main() -> None:
     try:
         cli(standalone_mode=True)

@@ -15,7 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from eureka.analysis import Reflection, reflect
 from eureka.critic import Critic, CriticVerdict
-from eureka.llm.base import GenerationSettings, LLMClient, LLMError, Message
+from eureka.llm.base import Completion, GenerationSettings, LLMClient, LLMError, Message
 from eureka.prompts import PromptBuilder
 from eureka.store import RunStore, library_versions, RUN_FORMAT_VERSION
 from eureka.task import TaskSpec
@@ -61,6 +61,17 @@ class SearchSettings:
     sandbox: str
     with_baselines: bool = False
 
+    def to_json(self) -> dict[str, Any]:
+        return {"iterations": self.iterations, "samples": self.samples, "max_repairs": self.max_repairs,
+                "sandbox": self.sandbox, "with_baselines": self.with_baselines,
+                "temperature": self.generation.temperature, "max_tokens": self.generation.max_tokens}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any], model: str) -> "SearchSettings":
+        return cls(iterations=data["iterations"], samples=data["samples"], max_repairs=data["max_repairs"],
+                   generation=GenerationSettings(temperature=data["temperature"], max_tokens=data["max_tokens"]),
+                   model=model, sandbox=data["sandbox"], with_baselines=data.get("with_baselines", False))
+
 
 @dataclass
 class Elite:
@@ -81,7 +92,7 @@ class RunResult:
 class Search:
     def __init__(self, task: TaskSpec, client: LLMClient, critic: Critic, runner: TrainingRunner,
                  store: RunStore, prompts: PromptBuilder, settings: SearchSettings,
-                 listener: Listener | None = None) -> None:
+                 listener: Listener | None = None, indexer: Callable[[RunStore], None] | None = None) -> None:
         self.task = task
         self.client = client
         self.critic = critic
@@ -93,12 +104,45 @@ class Search:
         self.iterations: list[IterationSummary] = []
         self.elite: Elite | None = None
         self.baselines: dict[str, float | None] = {}
+        self.indexer = indexer
+        self.replay: dict[str, Completion] = {}  # recorded replies by purpose (a resumed run)
+        self.pending_feedback: list[str] = []  # human feedback for the next generation's prompt
+        self.feedback_log: list[dict[str, Any]] = []
+
+    # -- resuming --------------------------------------------------------------------
+    def restore(self) -> None:
+        """Load the state of an interrupted or finished run from its directory."""
+        run = self.store.read_json("run.json")
+        self.iterations = [IterationSummary.model_validate(it) for it in run.get("iterations", [])]
+        self.baselines = dict(run.get("baselines") or {})
+        self.feedback_log = list(run.get("feedback") or [])
+        best = run.get("best")
+        if best:
+            self.elite = self.load_elite(best["directory"])
+        self.replay = self.store.recorded_replies()
+
+    def load_elite(self, directory: str) -> Elite:
+        record = CandidateRecord.model_validate(self.store.read_json(f"{directory}/candidate.json"))
+        metrics = self.store.read_json(f"{directory}/metrics.json")
+        outcome = TrainOutcome.model_validate(metrics["outcome"])
+        reflection = reflect(outcome, self.task.fitness)
+        return Elite(record, self.store.path(directory, "reply.md").read_text(), reflection)
+
+    def add_feedback(self, feedback: list[str], kind: str = "text") -> None:
+        """Human feedback that the next generation's prompt carries (as quoted text)."""
+        self.pending_feedback.extend(feedback)
+        self.feedback_log.append({"kind": kind, "text": list(feedback), "before_iteration": len(self.iterations),
+                                  "parent": self.elite.record.id if self.elite else None})
 
     # -- outside world -------------------------------------------------------------
     def emit(self, kind: str, **data: Any) -> None:
         self.store.event(kind, **data)
         if self.listener:
             self.listener(kind, data)
+
+    def index(self) -> None:
+        if self.indexer:
+            self.indexer(self.store)
 
     def better(self, a: float | None, b: float | None) -> bool:
         """Is fitness a better than b (None is worst)?"""
@@ -124,10 +168,8 @@ class Search:
             "task": self.task.model_dump(mode="json"),
             "task_path": str(self.task.path) if self.task.path else None,
             "model": self.settings.model,
-            "settings": {"iterations": self.settings.iterations, "samples": self.settings.samples,
-                         "max_repairs": self.settings.max_repairs, "sandbox": self.settings.sandbox,
-                         "temperature": self.settings.generation.temperature,
-                         "max_tokens": self.settings.generation.max_tokens},
+            "settings": self.settings.to_json(),
+            "feedback": self.feedback_log,
             "versions": library_versions(),
             "iterations": self.iterations,
             "baselines": self.baselines,
@@ -140,11 +182,13 @@ class Search:
     def run(self) -> RunResult:
         self.write_run_json("running")
         self.emit("run_started", run_id=self.store.run_id, task=self.task.name, model=self.settings.model,
-                  iterations=self.settings.iterations, samples=self.settings.samples)
+                  iterations=self.settings.iterations, samples=self.settings.samples,
+                  resumed_at=len(self.iterations))
         try:
-            for iteration in range(self.settings.iterations):
+            for iteration in range(len(self.iterations), self.settings.iterations):
                 self.run_iteration(iteration)
                 self.write_run_json("running")
+                self.index()
                 if self.reached_target():
                     self.emit("target_reached", fitness=self.elite.record.fitness if self.elite else None)
                     break
@@ -153,30 +197,35 @@ class Search:
             self.emit("run_failed", error=f"{type(exc).__name__}: {exc}")
             raise
         self.write_run_json("finished")
+        self.index()
         best = self.elite.record if self.elite else None
         self.emit("run_finished", best=best.id if best else None, fitness=best.fitness if best else None)
         return RunResult(self.store, self.iterations, best, self.baselines, self.reached_target())
 
     def run_iteration(self, iteration: int) -> None:
         self.emit("generation_started", iteration=iteration)
+        feedback, self.pending_feedback = self.pending_feedback, []
         if self.elite is None:
             messages, parent = self.prompts.initial_messages(), None
         else:
-            messages = self.prompts.reflection_messages(self.elite.reply, self.elite.reflection)
+            messages = self.prompts.reflection_messages(self.elite.reply, self.elite.reflection, feedback)
             parent = self.elite.record.id
         designed = [self.design(iteration, j, messages, parent) for j in range(self.settings.samples)]
         accepted = [(rec, code, reply) for rec, code, reply in designed if code is not None]
-        to_train = [CandidateCode(rec.id, code) for rec, code, _ in accepted]
+        outcomes = self.finished_outcomes(accepted)
+        to_train = [CandidateCode(rec.id, code, self.store.path(rec.directory))
+                    for rec, code, _ in accepted if rec.id not in outcomes]
         if self.settings.with_baselines and iteration == 0:
-            to_train += self.baseline_candidates()
+            to_train += [c for c in self.baseline_candidates() if c.id.removeprefix("baseline-") not in self.baselines]
         self.emit("training_started", iteration=iteration, candidates=[c.id for c in to_train])
-        outcomes = {o.candidate_id: o for o in self.runner.train(
-            to_train, lambda cid, step, total: self.listener and self.listener(
-                "training_progress", {"candidate": cid, "step": step, "total": total}))}
+        trained = self.runner.train(to_train, lambda cid, step, total: self.listener and self.listener(
+            "training_progress", {"candidate": cid, "step": step, "total": total}))
+        fresh = {o.candidate_id for o in trained}
+        outcomes.update({o.candidate_id: o for o in trained})
         best_here: Elite | None = None
         for record, code, reply in accepted:
             outcome = outcomes[record.id]
-            reflection = self.record_training(record, outcome)
+            reflection = self.record_training(record, outcome, announce=record.id in fresh)
             if self.better(record.fitness, best_here.record.fitness if best_here else None):
                 best_here = Elite(record, reply, reflection)
         for name in list(self.baselines_to_record(outcomes)):
@@ -200,18 +249,24 @@ class Search:
         directory = self.store.candidate_dir(iteration, index)
         attempts: list[dict[str, Any]] = []
         reply, code, verdict = "", None, CriticVerdict("extract", ["no reply"])
+        if self.store.path(directory, "candidate.json").is_file():  # finished before an interruption
+            record = CandidateRecord.model_validate(self.store.read_json(f"{directory}/candidate.json"))
+            if record.status == "rejected":
+                return record, None, self.store.path(directory, "reply.md").read_text()
         for attempt in range(self.settings.max_repairs + 1):
             if attempt:
                 messages = self.prompts.repair_messages(messages, reply, verdict.problems)
                 self.emit("repair_sent", candidate=candidate_id, attempt=attempt, problems=verdict.problems)
             purpose = f"{candidate_id}:{'design' if attempt == 0 else f'repair{attempt}'}"
-            try:
-                completion = self.client.complete(messages, self.settings.generation)
-            except LLMError as exc:
-                verdict = CriticVerdict("extract", [f"the model gave no reply: {exc}"])
-                self.emit("llm_failed", candidate=candidate_id, error=str(exc))
-                raise
-            llm_file = self.store.record_llm_call(purpose, messages, completion)
+            if purpose in self.replay:  # paid for before the run was interrupted
+                completion, llm_file = self.replay[purpose], "replayed"
+            else:
+                try:
+                    completion = self.client.complete(messages, self.settings.generation)
+                except LLMError as exc:
+                    self.emit("llm_failed", candidate=candidate_id, error=str(exc))
+                    raise
+                llm_file = self.store.record_llm_call(purpose, messages, completion)
             reply = completion.text
             self.store.write_text(f"{directory}/reply.md", reply)
             if attempt:
@@ -238,7 +293,16 @@ class Search:
             self.store.write_json(f"{directory}/candidate.json", record)
         return record, (code if verdict.accepted else None), reply
 
-    def record_training(self, record: CandidateRecord, outcome: TrainOutcome) -> Reflection:
+    def finished_outcomes(self, accepted: list[tuple[CandidateRecord, str, str]]) -> dict[str, TrainOutcome]:
+        """Outcomes of candidates a previous (killed) attempt at this run already trained."""
+        done = {}
+        for record, code, _ in accepted:
+            metrics = self.store.path(record.directory, "metrics.json")
+            if metrics.is_file():
+                done[record.id] = TrainOutcome.model_validate(self.store.read_json(f"{record.directory}/metrics.json")["outcome"])
+        return done
+
+    def record_training(self, record: CandidateRecord, outcome: TrainOutcome, announce: bool = True) -> Reflection:
         reflection = reflect(outcome, self.task.fitness)
         record.fitness = outcome.fitness
         record.fitness_per_seed = [m.fitness for m in outcome.members]
@@ -249,8 +313,9 @@ class Search:
             "candidate": record.id, "fitness": outcome.fitness, "outcome": outcome,
             "reflection": reflection.text})
         self.store.write_json(f"{record.directory}/candidate.json", record)
-        self.emit("candidate_trained", candidate=record.id, status=record.status, fitness=record.fitness,
-                  errors=record.problems)
+        if announce:
+            self.emit("candidate_trained", candidate=record.id, status=record.status, fitness=record.fitness,
+                      errors=record.problems)
         return reflection
 
     # -- baselines -------------------------------------------------------------------

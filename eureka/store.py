@@ -99,6 +99,37 @@ class RunStore:
         self._llm_count = len(list((directory / "llm").glob("*.json"))) if (directory / "llm").is_dir() else 0
 
     @classmethod
+    def open(cls, directory: Path) -> tuple["RunStore", dict[str, Any]]:
+        """An existing run directory and its run.json, checked for format and integrity."""
+        if not directory.is_dir():
+            raise RunStoreError(f"{directory}: no such run directory")
+        run = read_json(directory / "run.json")
+        if not isinstance(run, dict) or "format_version" not in run:
+            raise RunStoreError(f"{directory / 'run.json'}: not a eureka run file")
+        if run["format_version"] != RUN_FORMAT_VERSION:
+            raise RunStoreError(f"{directory / 'run.json'}: written by run format {run['format_version']}, "
+                                f"this eureka reads format {RUN_FORMAT_VERSION}")
+        store = cls(directory)
+        store.repair_events()
+        return store, run
+
+    def repair_events(self) -> None:
+        """Drop a torn last line of events.jsonl (a kill while appending)."""
+        path = self.path("events.jsonl")
+        if not path.is_file():
+            return
+        lines = path.read_text().splitlines(keepends=True)
+        good = []
+        for line in lines:
+            try:
+                json.loads(line)
+            except json.JSONDecodeError:
+                continue
+            good.append(line if line.endswith("\n") else line + "\n")
+        if good != lines:
+            atomic_write_text(path, "".join(good))
+
+    @classmethod
     def create(cls, runs_root: Path, task_name: str) -> "RunStore":
         directory = runs_root / new_run_id(task_name)
         directory.mkdir(parents=True)
@@ -137,6 +168,17 @@ class RunStore:
             name = f"llm/{self._llm_count:04d}.json"
         self.write_json(name, {"purpose": purpose, "messages": messages, "completion": completion})
         return name
+
+    def recorded_replies(self) -> dict[str, Completion]:
+        """Every recorded LLM reply by purpose ("i0-c1:design", "i0-c1:repair1", ...)."""
+        replies = {}
+        for path in sorted(self.path("llm").glob("*.json")) if self.path("llm").is_dir() else []:
+            data = read_json(path)
+            try:
+                replies[data["purpose"]] = Completion(**data["completion"])
+            except (KeyError, TypeError):
+                raise RunStoreError(f"{path}: not an LLM call record") from None
+        return replies
 
     @staticmethod
     def candidate_dir(iteration: int, index: int) -> str:

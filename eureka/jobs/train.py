@@ -10,6 +10,7 @@ from pathlib import Path
 from eureka.jobs.common import describe_exception, read_job, scratch_from_argv, write_json_atomic, write_result
 from eureka.reward import load_reward
 from eureka.task import task_from_dict
+from eureka.training.runner import ARTIFACTS_DIR
 from eureka.training.base import PROGRESS_FILE, MemberResult, TrainJobResult, TrainJobSpec, TrainOutcome
 
 
@@ -25,7 +26,9 @@ def train_gymnasium(spec: TrainJobSpec, scratch: Path) -> list[TrainOutcome]:
         write_json_atomic(scratch / PROGRESS_FILE, {"step": done_before + step, "total": total})
 
     outcomes = []
-    for candidate in spec.candidates:
+    for index, candidate in enumerate(spec.candidates):
+        artifacts = scratch / ARTIFACTS_DIR / str(index)
+        artifacts.mkdir(parents=True, exist_ok=True)
         members = []
         try:
             reward_fn = load_reward(scratch / candidate.reward_file)
@@ -35,7 +38,7 @@ def train_gymnasium(spec: TrainJobSpec, scratch: Path) -> list[TrainOutcome]:
         else:
             for seed in seeds:
                 try:
-                    members.append(train_member(task, reward_fn, seed, progress))
+                    members.append(train_member(task, reward_fn, seed, progress, artifacts))
                 except Exception as exc:  # the reward raised during training
                     members.append(MemberResult(seed=seed, status="failed",
                                                 error=describe_exception(exc, candidate.reward_file)))

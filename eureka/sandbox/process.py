@@ -101,6 +101,14 @@ def run_child(
     return SandboxResult(Verdict.ERROR, code, result, log_tail, wall, detail)
 
 
+def die_with_parent() -> None:
+    """In the child before exec: be killed if the eureka process that started us dies."""
+    import ctypes
+
+    PR_SET_PDEATHSIG = 1
+    ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+
+
 def kill_group(pid: int) -> None:
     try:
         os.killpg(pid, signal.SIGKILL)

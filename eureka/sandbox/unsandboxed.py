@@ -10,7 +10,7 @@ import resource
 import sys
 
 from eureka.sandbox.base import SandboxJob, SandboxResult
-from eureka.sandbox.process import job_environment, run_child
+from eureka.sandbox.process import die_with_parent, job_environment, run_child
 
 WARNING = "sandbox 'none': generated code runs UNSANDBOXED on this machine (trusted debugging only)"
 
@@ -23,6 +23,7 @@ class UnsandboxedSandbox:
         limits = job.limits
 
         def set_limits() -> None:
+            die_with_parent()
             mem = limits.memory_mb * 1024 * 1024
             resource.setrlimit(resource.RLIMIT_AS, (mem * 4, mem * 4))  # virtual: JAX reserves a lot
             resource.setrlimit(resource.RLIMIT_FSIZE, (limits.max_file_mb << 20,) * 2)

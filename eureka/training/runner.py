@@ -30,10 +30,15 @@ from eureka.training.base import (
 ProgressFn = Callable[[str, int, int], None]  # (candidate id, step, total)
 
 
+ARTIFACTS_DIR = "artifacts"  # the job writes artifacts/<candidate index>/... (policies, videos)
+MAX_ARTIFACT_BYTES = 64 << 20
+
+
 @dataclass(frozen=True)
 class CandidateCode:
     id: str
     code: str
+    artifacts: Path | None = None  # where the job's files for this candidate are copied
 
 
 class TrainingRunner:
@@ -71,7 +76,10 @@ class TrainingRunner:
                 watcher = threading.Thread(target=_watch_progress, daemon=True,
                                            args=(scratch, [c.id for c in candidates], progress, stop))
                 watcher.start()
+            (scratch / ARTIFACTS_DIR).mkdir(mode=0o777)
+            (scratch / ARTIFACTS_DIR).chmod(0o777)
             result = self.sandbox.run(SandboxJob("eureka.jobs.train", scratch, self.limits))
+            _collect_artifacts(scratch / ARTIFACTS_DIR, candidates)
         finally:
             stop.set()
             shutil.rmtree(scratch, ignore_errors=True)
@@ -87,6 +95,19 @@ class TrainingRunner:
                              members=[MemberResult(seed=s, status="failed", error=error)
                                       for s in self.task.training.seeds])
                 for c in candidates]
+
+
+def _collect_artifacts(root: Path, candidates: list[CandidateCode]) -> None:
+    """Copy regular files the job left for each candidate (never links; bounded size)."""
+    for index, candidate in enumerate(candidates):
+        source = root / str(index)
+        if candidate.artifacts is None or not source.is_dir() or source.is_symlink():
+            continue
+        candidate.artifacts.mkdir(parents=True, exist_ok=True)
+        for path in sorted(source.iterdir()):
+            if path.is_symlink() or not path.is_file() or path.stat().st_size > MAX_ARTIFACT_BYTES:
+                continue
+            shutil.copyfile(path, candidate.artifacts / path.name)
 
 
 def _open_to_sandbox_user(scratch: Path) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import time
+from pathlib import Path
 from typing import Any, Callable
 
 import numpy as np
@@ -123,7 +124,9 @@ def evaluate_policy_ground_truth(task: TaskSpec, model, seed: int,
 
 
 def train_member(task: TaskSpec, reward_fn: RewardFn, seed: int,
-                 progress: Callable[[int, int], None] | None = None) -> MemberResult:
+                 progress: Callable[[int, int], None] | None = None,
+                 artifacts: Path | None = None) -> MemberResult:
+    """Train one policy; with `artifacts`, save it there as policy_seed<seed>.zip."""
     import torch
     from stable_baselines3 import PPO
     from stable_baselines3.common.callbacks import BaseCallback
@@ -161,8 +164,12 @@ def train_member(task: TaskSpec, reward_fn: RewardFn, seed: int,
     except NonFiniteReward as exc:
         return MemberResult(seed=seed, status="failed", error=str(exc), checkpoints=checkpoints,
                             train_seconds=time.monotonic() - start)
+    if artifacts is not None:
+        model.save(artifacts / f"policy_seed{seed}.zip")
     if isinstance(train_env, VecNormalize):
         train_env.training = False
+        if artifacts is not None:
+            train_env.save(str(artifacts / f"vecnormalize_seed{seed}.pkl"))
         fitness = evaluate_policy_ground_truth(task, model, seed, train_env.normalize_obs)
     else:
         fitness = evaluate_policy_ground_truth(task, model, seed)
