@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
-from eureka.training.base import Checkpoint, FitnessSpec, TrainOutcome
+from eureka.training.base import Checkpoint, EpisodeRecord, FitnessSpec, TrainOutcome
 
 CONSTANT_RELATIVE_SPREAD = 0.02
 DOMINANT_SHARE = 0.8
@@ -92,6 +92,9 @@ def reflect(outcome: TrainOutcome, fitness_spec: FitnessSpec) -> Reflection:
     lengths = [c.episode_length for c in member.checkpoints if c.episode_length is not None]
     if lengths:
         lines.append(SeriesSummary("episode_length", lengths).line())
+    if member.episodes:
+        lines.append("")
+        lines.append(analyse_episodes(member.episodes, fitness_spec))
     text = "\n".join(lines)
     if advice:
         text += "\n\nObservations:\n" + "\n".join(f"- {a}" for a in advice)
@@ -102,3 +105,45 @@ def _near_zero(fitness: SeriesSummary, spec: FitnessSpec) -> bool:
     if spec.metric == "success_rate":
         return fitness.maximum < 0.05
     return abs(fitness.maximum) < 1e-6
+
+
+def analyse_episodes(episodes: list[EpisodeRecord], spec: FitnessSpec) -> str:
+    """What the trained policy did in its evaluation episodes, in terms of the task.
+
+    Episodes are split into good and bad ones by the ground truth: success or not for a
+    success-rate task, else the better and worse half by ground-truth return (or length).
+    The components' mean per step in each group show which terms the policy earns when
+    it fails.
+    """
+    count = len(episodes)
+    by_end = {kind: sum(e.ended_by == kind for e in episodes) for kind in ("termination", "time_limit")}
+    lines = [f"Trajectory analysis of {count} evaluation episodes of the trained policy:"]
+    if spec.metric == "success_rate":
+        good = [e for e in episodes if e.success]
+        bad = [e for e in episodes if not e.success]
+        lines.append(f"- {len(good)} succeeded, {len(bad)} failed")
+        if bad:
+            ends = {k: sum(e.ended_by == k for e in bad) for k in by_end}
+            lines.append(f"- failures ended by: termination {ends['termination']}, "
+                         f"time limit {ends['time_limit']}")
+        labels = ("successful", "failed")
+    else:
+        key = (lambda e: e.length) if spec.metric == "episode_length" else (lambda e: e.env_return)
+        ranked = sorted(episodes, key=key, reverse=spec.direction == "maximize")
+        half = max(1, count // 2)
+        good, bad = ranked[:half], ranked[half:]
+        values = [key(e) for e in episodes]
+        lines.append(f"- ground-truth score per episode: min {_fmt(min(values))}, "
+                     f"mean {_fmt(sum(values) / count)}, max {_fmt(max(values))}")
+        lines.append(f"- episodes ended by: termination {by_end['termination']}, time limit {by_end['time_limit']}")
+        labels = ("better half", "worse half")
+    lines.append(f"- mean episode length: {_fmt(sum(e.length for e in episodes) / count)} steps")
+    names = list(dict.fromkeys(n for e in episodes for n in e.components))
+    if good and bad and names:
+        lines.append(f"- components (mean per step) in {labels[0]} vs {labels[1]} episodes:")
+        for name in names:
+            g = sum(e.components.get(name, 0.0) for e in good) / len(good)
+            b = sum(e.components.get(name, 0.0) for e in bad) / len(bad)
+            flag = "  <- pays more in the worse episodes" if b > g + 1e-9 else ""
+            lines.append(f"    {name}: {_fmt(g)} vs {_fmt(b)}{flag}")
+    return "\n".join(lines)

@@ -45,3 +45,30 @@ def test_failed_training_says_why() -> None:
     failed = TrainOutcome(candidate_id="x", members=[MemberResult(seed=0, status="failed",
                                                                   error="the reward became non-finite at step 3")])
     assert "non-finite at step 3" in reflect(failed, FitnessSpec()).text
+
+
+def test_trajectory_analysis_splits_success_and_failure() -> None:
+    from eureka.analysis import analyse_episodes
+    from eureka.training.base import EpisodeRecord
+
+    episodes = [
+        EpisodeRecord(success=True, length=90, ended_by="termination", env_return=-90, components={"speed": 0.5}),
+        EpisodeRecord(success=False, length=200, ended_by="time_limit", env_return=-200, components={"speed": 0.9}),
+        EpisodeRecord(success=False, length=200, ended_by="time_limit", env_return=-200, components={"speed": 0.8}),
+    ]
+    text = analyse_episodes(episodes, FitnessSpec(metric="success_rate", success="terminated"))
+    assert "1 succeeded, 2 failed" in text
+    assert "failures ended by: termination 0, time limit 2" in text
+    assert "speed: 0.5 vs 0.85  <- pays more in the worse episodes" in text
+
+
+def test_trajectory_analysis_for_returns_uses_halves() -> None:
+    from eureka.analysis import analyse_episodes
+    from eureka.training.base import EpisodeRecord
+
+    episodes = [EpisodeRecord(success=False, length=n, ended_by="termination", env_return=float(n),
+                              components={"upright": n / 100}) for n in (10, 20, 300, 400)]
+    text = analyse_episodes(episodes, FitnessSpec())
+    assert "min 10, mean 182, max 400" in text
+    assert "upright: 3.5 vs 0.15" in text
+    assert "<- pays more" not in text

@@ -44,6 +44,18 @@ class Checkpoint(BaseModel):
     episode_length: float | None = None
 
 
+class EpisodeRecord(BaseModel):
+    """One evaluation episode of a trained policy, for the trajectory analysis."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    success: bool
+    length: int
+    ended_by: Literal["termination", "time_limit"]
+    env_return: float
+    components: dict[str, float] = Field(default_factory=dict)  # mean per step over the episode
+
+
 class MemberResult(BaseModel):
     """One (candidate, seed) training run."""
 
@@ -54,6 +66,7 @@ class MemberResult(BaseModel):
     error: str | None = None
     fitness: float | None = None  # final ground-truth fitness (deterministic evaluation)
     checkpoints: list[Checkpoint] = Field(default_factory=list)
+    episodes: list[EpisodeRecord] = Field(default_factory=list)  # deterministic evaluation episodes
     train_seconds: float = 0.0
     env_steps: int = 0
 

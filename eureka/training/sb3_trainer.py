@@ -16,7 +16,7 @@ import numpy as np
 
 from eureka.reward import RewardFn
 from eureka.task import TaskSpec
-from eureka.training.base import Checkpoint, MemberResult
+from eureka.training.base import Checkpoint, EpisodeRecord, MemberResult
 from eureka.training.fitness import EpisodeLedger, success_flags
 
 # rl-zoo3-style settings; task.training.hyperparams override them.
@@ -99,28 +99,46 @@ def _make_reward_vec_env(task: TaskSpec, reward_fn: RewardFn, seed: int):
     return CandidateReward(venv)
 
 
-def evaluate_policy_ground_truth(task: TaskSpec, model, seed: int,
-                                 normalize: Callable[[np.ndarray], np.ndarray] = lambda o: o) -> float:
-    """Deterministic rollouts of the trained policy, scored by the task's ground truth."""
+def evaluate_policy_ground_truth(task: TaskSpec, model, seed: int, reward_fn: RewardFn,
+                                 normalize: Callable[[np.ndarray], np.ndarray] = lambda o: o,
+                                 ) -> tuple[float, list[EpisodeRecord]]:
+    """Deterministic rollouts of the trained policy, scored by the task's ground truth.
+
+    Each episode is also recorded (outcome, how it ended, mean candidate components) for
+    the trajectory analysis.
+    """
     from eureka.envs.gymnasium_backend import make_env
 
     env = make_env(task.env)
     ledger = EpisodeLedger(task.fitness, 1)
+    episodes = []
     for episode in range(task.fitness.eval_episodes):
         obs, _ = env.reset(seed=seed * 1000 + episode)
+        sums: dict[str, float] = {}
+        env_return, length = 0.0, 0
         while True:
             action, _ = model.predict(normalize(obs), deterministic=True)
             next_obs, reward, terminated, truncated, _ = env.step(action)
             done = terminated or truncated
+            batch = (obs[None], np.asarray(action)[None], next_obs[None], np.array([terminated]))
+            _, components = reward_fn(*batch)
+            for name, value in components.items():
+                sums[name] = sums.get(name, 0.0) + float(np.mean(value))
             success = success_flags(task.fitness, obs[None], next_obs[None], np.array([terminated]),
                                     np.array([truncated]), np.array([reward]))
             ledger.step(np.array([reward]), np.array([done]), success & done)
+            env_return += float(reward)
+            length += 1
             obs = next_obs
             if done:
+                episodes.append(EpisodeRecord(
+                    success=bool(success[0]), length=length, env_return=env_return,
+                    ended_by="termination" if terminated else "time_limit",
+                    components={k: v / length for k, v in sums.items()}))
                 break
     env.close()
     fitness, _ = ledger.drain()
-    return float(fitness) if fitness is not None else math.nan
+    return (float(fitness) if fitness is not None else math.nan), episodes
 
 
 def train_member(task: TaskSpec, reward_fn: RewardFn, seed: int,
@@ -170,8 +188,8 @@ def train_member(task: TaskSpec, reward_fn: RewardFn, seed: int,
         train_env.training = False
         if artifacts is not None:
             train_env.save(str(artifacts / f"vecnormalize_seed{seed}.pkl"))
-        fitness = evaluate_policy_ground_truth(task, model, seed, train_env.normalize_obs)
+        fitness, episodes = evaluate_policy_ground_truth(task, model, seed, reward_fn, train_env.normalize_obs)
     else:
-        fitness = evaluate_policy_ground_truth(task, model, seed)
-    return MemberResult(seed=seed, status="ok", fitness=fitness, checkpoints=checkpoints,
+        fitness, episodes = evaluate_policy_ground_truth(task, model, seed, reward_fn)
+    return MemberResult(seed=seed, status="ok", fitness=fitness, checkpoints=checkpoints, episodes=episodes,
                         train_seconds=time.monotonic() - start, env_steps=int(model.num_timesteps))
