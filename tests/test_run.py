@@ -37,7 +37,7 @@ def finished_run(tmp_path_factory, sandbox_name: str) -> Path:
     result = run_cli(["run", str(small_cartpole(tmp_path)), "--model", f"scripted:{SCRIPTED}",
                       "--iterations", "2", "--samples", "3", "--sandbox", sandbox_name, "--runs-dir", str(runs)])
     assert result.exit_code == 0, result.output
-    (run_dir,) = runs.iterdir()
+    (run_dir,) = runs.glob("*-cartpole-*")
     return run_dir
 
 
@@ -102,7 +102,7 @@ def test_exhausted_script_fails_cleanly_and_keeps_finished_work(tmp_path: Path, 
                                       "--runs-dir", str(runs)])
     assert result.exit_code == 1
     assert "replies" in result.output and "used up" in result.output
-    (run_dir,) = runs.iterdir()
+    (run_dir,) = runs.glob("*-cartpole-*")
     run = json.loads((run_dir / "run.json").read_text())
     assert run["status"] == "failed"
     assert len(run["iterations"]) == 2
