@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 from eureka.sandbox.base import (
     Sandbox,
     SandboxError,
@@ -13,18 +15,50 @@ from eureka.sandbox.base import (
 
 SANDBOX_CHOICES = ("auto", "docker", "bwrap", "none")
 
+SETUP_HINT = ("install and start a sandbox: `sudo sandboxes/setup.sh` (apt-get install docker.io "
+              "bubblewrap, starts dockerd, builds the offline image), or `eureka sandbox build` once "
+              "dockerd runs; `--sandbox none` runs generated code unsandboxed (trusted debugging only)")
+
 
 def make_sandbox(name: str = "auto") -> Sandbox:
     """Return the sandbox backend called `name`; 'auto' is Docker if it answers, else bwrap.
 
-    Raises SandboxError when the asked-for backend (or, for 'auto', every real backend)
-    cannot run. There is no silent fallback to an unsandboxed process.
+    'auto' takes Docker when the engine answers a ping within about 2 s and the offline image
+    exists, else bubblewrap when a trivial job runs in it. Raises SandboxError when the
+    asked-for backend (or, for 'auto', every real backend) cannot run, saying why and what
+    to install or start. There is no silent fallback to an unsandboxed process.
+
+    Docker reads two settings from the environment: EUREKA_SANDBOX_IMAGE (default
+    eureka-sandbox:offline; e.g. an image built from sandboxes/Dockerfile) and
+    EUREKA_SANDBOX_GPUS ("all" or a count: GPU pass-through, see sandboxes/README.md).
     """
     if name == "none":
         from eureka.sandbox.unsandboxed import UnsandboxedSandbox
 
         return UnsandboxedSandbox()
-    raise SandboxError(f"sandbox backend {name!r} is not available yet")
+    if name == "docker":
+        from eureka.sandbox.docker import OFFLINE_IMAGE, DockerSandbox
+
+        gpus = os.environ.get("EUREKA_SANDBOX_GPUS") or None
+        return DockerSandbox(os.environ.get("EUREKA_SANDBOX_IMAGE") or OFFLINE_IMAGE,
+                             gpus=int(gpus) if gpus and gpus.isdigit() else gpus)
+    if name == "bwrap":
+        from eureka.sandbox.bwrap import BwrapSandbox
+
+        sandbox = BwrapSandbox()
+        ok, detail = sandbox.self_test()
+        if not ok:
+            raise SandboxError(f"bubblewrap cannot run a job here: {detail}")
+        return sandbox
+    if name == "auto":
+        reasons = []
+        for backend in ("docker", "bwrap"):
+            try:
+                return make_sandbox(backend)
+            except SandboxError as exc:
+                reasons.append(f"{backend}: {exc}")
+        raise SandboxError("no sandbox backend works here (" + "; ".join(reasons) + "). " + SETUP_HINT)
+    raise SandboxError(f"unknown sandbox backend {name!r} (choose from {', '.join(SANDBOX_CHOICES)})")
 
 
 __all__ = [
