@@ -96,6 +96,99 @@ def resume(run_dir: Path, sandbox) -> None:
         raise Failure("no candidate reward was trained successfully")
 
 
+@cli.command("runs")
+@click.option("--runs-dir", type=click.Path(path_type=Path), default=Path("runs"), show_default=True)
+@click.option("--task", help="only runs of this task (its name)")
+@click.option("--status", help="only runs with this status (running, finished, failed, stopped)")
+@click.option("--reindex", is_flag=True, help="rebuild the index from every run directory (the files are the truth)")
+def runs_command(runs_dir: Path, task, status, reindex: bool) -> None:
+    """List the runs of RUNS_DIR (from RUNS_DIR/index.sqlite, refreshed first), best first."""
+    import sqlite3
+
+    from rich.console import Console
+    from rich.markup import escape
+
+    from eureka.index import RunIndex, default_index_path, runs_table
+    from eureka.store import RunStoreError
+
+    if not runs_dir.is_dir():
+        raise BadInput(f"{runs_dir}: no such runs directory")
+    try:
+        with RunIndex(default_index_path(runs_dir)) as index:
+            report = index.reindex(runs_dir) if reindex else index.refresh(runs_dir)
+            rows = index.runs(task=task, status=status)
+    except (RunStoreError, sqlite3.Error) as exc:
+        raise Failure(f"runs index: {exc}") from None
+    errors = Console(stderr=True)
+    for problem in report.problems:
+        errors.print(f"[yellow]not indexed:[/] {escape(problem)}", highlight=False)
+    if reindex:
+        errors.print(f"reindexed {len(report.indexed)} run(s)" + (f", {len(report.problems)} problem(s)"
+                                                                  if report.problems else ""))
+    if not rows:
+        click.echo("no runs" + (" match" if task or status else f" in {runs_dir}"))
+        return
+    console = Console()
+    console.print(runs_table(rows, title=f"runs in {runs_dir}", width=console.width))
+
+
+@cli.command("export")
+@click.argument("run_dir", type=click.Path(path_type=Path))
+@click.option("-o", "--output", type=click.Path(path_type=Path),
+              help="export directory (default: RUN_DIR/export/<candidate id>)")
+@click.option("--candidate", help="the candidate id to export (default: the run's best)")
+@click.option("--verify", is_flag=True, help="re-run the critic probe on the exported reward and re-train one seed "
+              "in the sandbox; exit 1 unless the recorded fitness is reproduced (within 10%, or both reach the "
+              "task's target)")
+@click.option("--sandbox", type=click.Choice(SANDBOX_CHOICES),
+              help="where --verify runs the reward (default: the task's, else auto)")
+def export_command(run_dir: Path, output, candidate, verify: bool, sandbox) -> None:
+    """Export a run's best reward (reward.py, wrapper.py, manifest.json) as a self-contained directory."""
+    from eureka.export import ExportError, export_candidate, read_manifest, verify_export
+    from eureka.sandbox import make_sandbox
+    from eureka.sandbox.base import SandboxError
+
+    try:
+        result = export_candidate(run_dir, output, candidate)
+    except ExportError as exc:
+        raise BadInput(str(exc)) from None
+    fitness = "-" if result.fitness is None else f"{result.fitness:.6g}"
+    click.echo(f"exported {result.candidate_id} of {result.run_id} (fitness {fitness}) to {result.directory}")
+    for name in [*result.files, "manifest.json"]:
+        click.echo(f"  {result.directory / name}")
+    if not verify:
+        return
+    name = sandbox or read_manifest(result.directory)["task"].get("sandbox", "auto")
+    if name == "none":
+        click.secho("WARNING: --sandbox none runs generated code UNSANDBOXED (trusted debugging only)",
+                    fg="red", err=True)
+    try:
+        outcome = verify_export(result.directory, make_sandbox(name), progress=lambda m: click.echo(f"verify: {m}"))
+    except SandboxError as exc:
+        raise Failure(str(exc)) from None
+    for check in outcome.checks:
+        click.echo(f"  {'ok  ' if check.ok else 'FAIL'} {check.name}: {check.detail}")
+    if not outcome.ok:
+        raise Failure(f"verification of {result.directory} failed")
+    click.echo(f"verified: fitness {outcome.recorded_fitness:.6g} reproduced as {outcome.retrained_fitness:.6g} "
+               f"(seed {outcome.seed})")
+
+
+@cli.command("report")
+@click.argument("run_dir", type=click.Path(path_type=Path))
+@click.option("-o", "--output", type=click.Path(path_type=Path), help="HTML file (default: RUN_DIR/report.html)")
+def report_command(run_dir: Path, output) -> None:
+    """Write a static, offline HTML report of a run: best code, charts, candidates, reflections."""
+    from eureka.report import write_report
+    from eureka.store import RunStoreError
+
+    try:
+        path = write_report(run_dir, output)
+    except RunStoreError as exc:
+        raise BadInput(str(exc)) from None
+    click.echo(str(path))
+
+
 def main() -> None:
     try:
         cli(standalone_mode=True)

@@ -1,0 +1,262 @@
+"""`eureka export`: the artifact directory, its use in a fresh interpreter, and --verify."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+from click.testing import CliRunner
+
+from eureka.cli import cli
+from eureka.export import check_files, fitness_reproduced, split_reward_file
+
+ROOT = Path(__file__).resolve().parent.parent
+SCRIPTED = ROOT / "tests" / "data" / "scripted" / "cartpole"
+
+
+def run_cli(args: list[str]):
+    return CliRunner().invoke(cli, [str(a) for a in args])
+
+
+def sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+@pytest.fixture(scope="module")
+def run_dir(tmp_path_factory, sandbox_name: str) -> Path:
+    """A real two-generation scripted run on a small budget (training is seeded: --verify must
+    reproduce whatever fitness it reached)."""
+    tmp = tmp_path_factory.mktemp("export-run")
+    data = yaml.safe_load((ROOT / "tasks" / "cartpole.yaml").read_text())
+    data["training"]["timesteps"] = 8192
+    data["training"]["hyperparams"]["n_epochs"] = 5
+    data["fitness"]["eval_episodes"] = 3
+    data["fitness"].pop("target")  # no early stop, and --verify must reproduce the number itself
+    data.pop("baselines")
+    task = tmp / "cartpole.yaml"
+    task.write_text(yaml.safe_dump(data))
+    result = run_cli(["run", task, "--model", f"scripted:{SCRIPTED}", "--iterations", 2, "--samples", 3,
+                      "--sandbox", sandbox_name, "--runs-dir", tmp / "runs"])
+    assert result.exit_code == 0, result.output
+    (run,) = [p for p in (tmp / "runs").iterdir() if p.is_dir()]
+    return run
+
+
+@pytest.fixture(scope="module")
+def exported(run_dir: Path, tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("exported") / "best"
+    result = run_cli(["export", run_dir, "-o", out])
+    assert result.exit_code == 0, result.output
+    return out
+
+
+def test_export_writes_reward_wrapper_and_a_manifest_whose_hashes_match(run_dir: Path, exported: Path) -> None:
+    run = json.loads((run_dir / "run.json").read_text())
+    best = run["best"]
+    assert sorted(p.name for p in exported.iterdir()) == ["manifest.json", "reward.py", "wrapper.py"]
+    manifest = json.loads((exported / "manifest.json").read_text())
+    assert set(manifest["files"]) == {"reward.py", "wrapper.py"}
+    for name, digest in manifest["files"].items():
+        assert sha256(exported / name) == digest, name
+    original = (run_dir / best["directory"] / "reward.py").read_text()
+    header, code = split_reward_file((exported / "reward.py").read_text())
+    assert code == original
+    assert manifest["reward_sha256"] == hashlib.sha256(original.encode()).hexdigest()
+    assert manifest["reward_sha256"] in header
+    assert "cartpole" in header and f"scripted:{SCRIPTED}" in header and f"{best['fitness']:.6g}" in header
+    assert manifest["task"] == run["task"]
+    assert manifest["candidate"]["id"] == best["candidate"]
+    assert manifest["fitness"]["value"] == best["fitness"]
+    assert [s["seed"] for s in manifest["fitness"]["per_seed"]] == [0]
+    assert manifest["fitness"]["per_seed"][0]["fitness"] == best["fitness"]
+    assert manifest["lineage"][0]["candidate"] == best["candidate"]
+    assert "task_score" in manifest["lineage"][0]["reflection"]
+
+
+def test_lineage_follows_parents_with_their_reflections(run_dir: Path, tmp_path: Path) -> None:
+    result = run_cli(["export", run_dir, "--candidate", "i1-c0", "-o", tmp_path / "child"])
+    assert result.exit_code == 0, result.output
+    manifest = json.loads((tmp_path / "child" / "manifest.json").read_text())
+    parent = json.loads((run_dir / "iter_1/cand_0/candidate.json").read_text())["parent_id"]
+    assert parent is not None and parent.startswith("i0-")
+    assert [m["candidate"] for m in manifest["lineage"]] == ["i1-c0", parent]
+    assert manifest["lineage"][0]["parent"] == parent
+    grand = json.loads((run_dir / f"iter_0/cand_{parent[-1]}/metrics.json").read_text())
+    assert manifest["lineage"][1]["reflection"] == grand["reflection"]
+
+
+FRESH_USE = r"""
+import json, sys
+sys.modules["eureka"] = None  # the export must not need eureka
+import wrapper
+env = wrapper.make_env()
+obs, _ = env.reset(seed=0)
+steps = []
+for _ in range(5):
+    obs, reward, terminated, truncated, info = env.step(env.action_space.sample())
+    steps.append({"reward": reward, "env_reward": info["env_reward"], "components": info["reward_components"],
+                  "terminated": terminated})
+    if terminated or truncated:
+        break
+print(json.dumps({"steps": steps, "wrapper": type(env).__name__, "inner": type(env.env).__name__}))
+"""
+
+
+def test_exported_wrapper_runs_on_the_real_env_in_a_fresh_interpreter(exported: Path) -> None:
+    manifest = json.loads((exported / "manifest.json").read_text())
+    proc = subprocess.run([sys.executable, "-c", FRESH_USE], cwd=exported, capture_output=True, text=True,
+                          timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    out = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert out["wrapper"] == "EurekaReward" and out["inner"] == "RecordEpisodeStatistics"
+    assert len(out["steps"]) == 5
+    for step in out["steps"]:
+        assert set(step["components"]) == set(manifest["candidate"]["components"])
+        assert step["env_reward"] == 1.0  # CartPole's own reward, kept beside the new one
+        assert isinstance(step["reward"], float) and step["reward"] != step["env_reward"]
+
+
+def test_exported_wrapper_doctest_passes(exported: Path) -> None:
+    proc = subprocess.run([sys.executable, "-m", "doctest", "-v", "wrapper.py"], cwd=exported,
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "0 failed" in proc.stdout
+
+
+def test_verify_reproduces_the_fitness_in_the_sandbox(run_dir: Path, tmp_path: Path, sandbox_name: str) -> None:
+    result = run_cli(["export", run_dir, "-o", tmp_path / "v", "--verify", "--sandbox", sandbox_name])
+    assert result.exit_code == 0, result.output
+    assert "ok   critic probe: passed" in result.output
+    assert "ok   re-train seed 0" in result.output
+    assert "FAIL" not in result.output
+    best = json.loads((run_dir / "run.json").read_text())["best"]["fitness"]
+    assert f"verified: fitness {best:.6g} reproduced as" in result.output
+
+
+def test_a_changed_file_is_caught_by_the_manifest(exported: Path, tmp_path: Path) -> None:
+    copy = tmp_path / "copy"
+    shutil.copytree(exported, copy)
+    manifest = json.loads((copy / "manifest.json").read_text())
+    assert all(c.ok for c in check_files(copy, manifest))
+    reward = copy / "reward.py"
+    reward.write_text(reward.read_text().replace("return total", "total = total * 2\n    return total"))
+    failed = {c.name for c in check_files(copy, manifest) if not c.ok}
+    assert failed == {"sha256 reward.py", "reward code sha256"}
+
+
+@pytest.mark.parametrize(("spec", "recorded", "retrained", "ok"), [
+    ({"metric": "episode_return"}, 500.0, 500.0, True),
+    ({"metric": "episode_return"}, 500.0, 451.0, True),  # within 10%
+    ({"metric": "episode_return"}, 500.0, 449.0, False),
+    ({"metric": "episode_return", "target": 475}, 480.0, 500.0, True),  # both reach the target
+    ({"metric": "episode_return", "target": 475}, 480.0, 420.0, False),
+    ({"metric": "episode_return", "direction": "minimize", "target": 10}, 8.0, 9.9, True),
+    ({"metric": "success_rate", "eval_episodes": 10}, 0.9, 0.8, True),  # one episode of ten
+    ({"metric": "success_rate", "eval_episodes": 10}, 0.9, 0.7, False),
+    ({"metric": "episode_return"}, -200.0, -215.0, True),
+    ({"metric": "episode_return"}, 500.0, None, False),
+])
+def test_fitness_tolerance(spec: dict, recorded: float, retrained: float | None, ok: bool) -> None:
+    assert fitness_reproduced(spec, recorded, retrained)[0] is ok
+
+
+def test_bad_inputs_exit_2_with_a_clear_message(run_dir: Path, tmp_path: Path) -> None:
+    missing = run_cli(["export", tmp_path / "nope"])
+    assert missing.exit_code == 2 and "no such run directory" in missing.output
+    unknown = run_cli(["export", run_dir, "--candidate", "i7-c7", "-o", tmp_path / "x"])
+    assert unknown.exit_code == 2 and "no candidate 'i7-c7'" in unknown.output and "i0-c0" in unknown.output
+    rejected = run_cli(["export", run_dir, "--candidate", "i0-c2", "-o", tmp_path / "x"])
+    assert rejected.exit_code == 2 and "rejected by the critic" in rejected.output
+    occupied = tmp_path / "occupied"
+    occupied.mkdir()
+    (occupied / "notes.txt").write_text("mine")
+    refused = run_cli(["export", run_dir, "-o", occupied])
+    assert refused.exit_code == 2 and "not a eureka export" in refused.output
+    assert (occupied / "notes.txt").read_text() == "mine"
+    for result in (missing, unknown, rejected, refused):
+        assert "Traceback" not in result.output
+
+
+def test_a_run_without_a_best_candidate_exits_2(run_dir: Path, tmp_path: Path) -> None:
+    copy = tmp_path / "run"
+    shutil.copytree(run_dir, copy)
+    run = json.loads((copy / "run.json").read_text())
+    run["best"] = None
+    (copy / "run.json").write_text(json.dumps(run))
+    for path in copy.glob("iter_*/cand_*/candidate.json"):
+        record = json.loads(path.read_text())
+        record.update(status="failed", fitness=None)
+        path.write_text(json.dumps(record))
+    result = run_cli(["export", copy])
+    assert result.exit_code == 2
+    assert "no best candidate" in result.output
+
+
+def test_exporting_again_replaces_the_previous_export(run_dir: Path, tmp_path: Path) -> None:
+    out = tmp_path / "again"
+    assert run_cli(["export", run_dir, "--candidate", "i0-c0", "-o", out]).exit_code == 0
+    assert run_cli(["export", run_dir, "--candidate", "i0-c1", "-o", out]).exit_code == 0
+    assert json.loads((out / "manifest.json").read_text())["candidate"]["id"] == "i0-c1"
+    assert sorted(p.name for p in out.parent.iterdir()) == ["again"]  # no staging directories left
+
+
+JAX_REWARD = """import jax.numpy as jnp
+
+def compute_reward(obs, action, next_obs, terminated):
+    upright = 1.0 - jnp.abs(next_obs[:, 2]) / 0.2095
+    alive = jnp.where(terminated, -1.0, 1.0)
+    return alive + upright, {"alive": alive, "upright": upright}
+"""
+
+JAX_USE = r"""
+import json, sys
+sys.modules["eureka"] = None
+import doctest
+import jax, jax.numpy as jnp
+import reward_jax, wrapper
+doctests = doctest.testmod(reward_jax).failed + doctest.testmod(wrapper).failed
+obs = jnp.zeros((3, 4)).at[:, 2].set(jnp.array([0.0, 0.1, 0.2]))
+total, parts = reward_jax.compute_reward_jit(obs, jnp.zeros(3, int), obs, jnp.array([False, False, True]))
+single = jax.vmap(reward_jax.transition_reward)(obs, jnp.zeros(3, int), obs, jnp.array([False, False, True]))
+env = wrapper.make_env()
+env.reset(seed=0)
+infos = [env.step(env.action_space.sample())[4] for _ in range(3)]
+print(json.dumps({"total": [float(v) for v in total], "single": [float(v) for v in single[0]],
+                  "parts": sorted(parts), "infos": [sorted(i["reward_components"]) for i in infos],
+                  "env_reward": [i["env_reward"] for i in infos], "doctests_failed": doctests}))
+"""
+
+
+def test_jax_task_export_has_a_jax_form_and_a_gymnasium_wrapper(run_dir: Path, tmp_path: Path) -> None:
+    pytest.importorskip("gymnax")
+    copy = tmp_path / "jaxrun"
+    shutil.copytree(run_dir, copy)
+    run = json.loads((copy / "run.json").read_text())
+    run["task"]["env"] = {"backend": "jax", "id": "CartPole-v1", "kwargs": {}, "max_episode_steps": None}
+    (copy / "run.json").write_text(json.dumps(run))
+    best_dir = copy / run["best"]["directory"]
+    (best_dir / "reward.py").write_text(JAX_REWARD)
+    record = json.loads((best_dir / "candidate.json").read_text())
+    record["components"] = ["alive", "upright"]
+    (best_dir / "candidate.json").write_text(json.dumps(record))
+
+    result = run_cli(["export", copy, "-o", tmp_path / "out"])
+    assert result.exit_code == 0, result.output
+    out = tmp_path / "out"
+    assert (out / "reward_jax.py").is_file()
+    assert "reward_jax.py" in json.loads((out / "manifest.json").read_text())["files"]
+    proc = subprocess.run([sys.executable, "-c", JAX_USE], cwd=out, capture_output=True, text=True, timeout=240)
+    assert proc.returncode == 0, proc.stderr
+    data = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert data["total"] == pytest.approx([2.0, 2.0 - 0.1 / 0.2095, -1.0 + 1.0 - 0.2 / 0.2095], abs=1e-5)
+    assert data["single"] == pytest.approx(data["total"], abs=1e-6)
+    assert data["parts"] == ["alive", "upright"]
+    assert data["infos"] == [["alive", "upright"]] * 3
+    assert data["env_reward"] == [1.0, 1.0, 1.0]
+    assert data["doctests_failed"] == 0
