@@ -17,7 +17,7 @@ from eureka.store import RunStore, RunStoreError
 from eureka.task import TaskSpec, task_from_dict
 from eureka.training.runner import TrainingRunner
 
-PROBE_TRANSITIONS = 256
+PROBE_TRANSITIONS = 2048  # whole random-policy episodes for the probe, novelty and pre-filter
 
 
 @dataclass(frozen=True)
@@ -29,6 +29,8 @@ class RunOptions:
     runs_dir: Path = Path("runs")
     with_baselines: bool = False
     workers: int | None = None
+    max_tokens: int | None = None
+    max_cost_usd: float | None = None
 
 
 def build_search(task: TaskSpec, store: RunStore, settings: SearchSettings,
@@ -40,7 +42,7 @@ def build_search(task: TaskSpec, store: RunStore, settings: SearchSettings,
     return Search(
         task=task,
         client=client,
-        critic=Critic(sandbox, space, transitions),
+        critic=Critic(sandbox, space, transitions, fitness=task.fitness),
         runner=TrainingRunner(sandbox, task, workers=workers or os.cpu_count()),
         store=store,
         prompts=PromptBuilder(task, space),
@@ -69,6 +71,9 @@ def start_run(task: TaskSpec, options: RunOptions, listener: Listener | None = N
         model=model,
         sandbox=options.sandbox or task.sandbox,
         with_baselines=options.with_baselines,
+        elites_in_prompt=task.search.elites_in_prompt,
+        max_tokens=options.max_tokens,
+        max_cost_usd=options.max_cost_usd,
     )
     make_sandbox(settings.sandbox)  # fail before a run directory exists if no sandbox can run
     store = RunStore.create(options.runs_dir, task.name)

@@ -33,7 +33,10 @@ def cli() -> None:
 @click.option("--sandbox", type=click.Choice(SANDBOX_CHOICES), help="where generated code runs (default: auto)")
 @click.option("--runs-dir", type=click.Path(path_type=Path), default=Path("runs"), show_default=True)
 @click.option("--with-baselines", is_flag=True, help="also train the task's human and sparse rewards")
-def run(task_file: Path, model, iterations, samples, sandbox, runs_dir: Path, with_baselines: bool) -> None:
+@click.option("--max-tokens", type=click.IntRange(min=1), help="stop cleanly once the LLM used this many tokens")
+@click.option("--max-cost", type=click.FloatRange(min=0), help="stop cleanly once the LLM cost this many USD")
+def run(task_file: Path, model, iterations, samples, sandbox, runs_dir: Path, with_baselines: bool,
+        max_tokens, max_cost) -> None:
     """Design rewards for TASK_FILE (a task YAML)."""
     from eureka.app import RunOptions, start_run
     from eureka.llm.base import LLMError
@@ -52,7 +55,8 @@ def run(task_file: Path, model, iterations, samples, sandbox, runs_dir: Path, wi
                     fg="red", err=True)
     ui = RunConsole()
     options = RunOptions(model=model, iterations=iterations, samples=samples, sandbox=sandbox,
-                         runs_dir=runs_dir, with_baselines=with_baselines)
+                         runs_dir=runs_dir, with_baselines=with_baselines, max_tokens=max_tokens,
+                         max_cost_usd=max_cost)
     try:
         result = start_run(task, options, listener=ui)
     except (SandboxError, LLMError) as exc:
@@ -187,6 +191,91 @@ def report_command(run_dir: Path, output) -> None:
     except RunStoreError as exc:
         raise BadInput(str(exc)) from None
     click.echo(str(path))
+
+
+@cli.command("refine")
+@click.argument("run_dir", type=click.Path(path_type=Path))
+@click.option("--feedback", "feedback_file", type=click.Path(path_type=Path),
+              help="take the rounds from this YAML/JSON file instead of the terminal: a list of rounds, each "
+              "'text: ...', 'ranking: [ids best first]' or 'reward_file: path' (see eureka/feedback.py)")
+@click.option("--sandbox", type=click.Choice(SANDBOX_CHOICES), help="override the run's sandbox")
+@click.option("--show", type=click.IntRange(min=1, max=20), default=4, show_default=True,
+              help="how many elites (best trained candidates) to show")
+def refine_command(run_dir: Path, feedback_file, sandbox, show: int) -> None:
+    """Steer RUN_DIR with your feedback: text, a ranking of its elites, or your own reward; then the
+    next generation runs. Repeats until you quit (or the --feedback rounds are done)."""
+    from rich.console import Console
+
+    from eureka.feedback import FeedbackError, RefineBusy, RefineSession, TerminalRefine, load_feedback_file
+    from eureka.llm.base import LLMError
+    from eureka.sandbox.base import SandboxError
+    from eureka.store import RunStoreError
+    from eureka.ui import RunConsole
+
+    console = Console(stderr=True)
+    try:
+        session = RefineSession(run_dir, sandbox=sandbox, listener=RunConsole(console), shown=show)
+        effective = sandbox or (session.run_json().get("settings") or {}).get("sandbox")
+        rounds = load_feedback_file(feedback_file) if feedback_file else None
+    except (RunStoreError, FeedbackError) as exc:
+        raise BadInput(str(exc)) from None
+    if rounds is None and not sys.stdin.isatty():
+        raise BadInput("stdin is not a terminal: give the feedback rounds with --feedback FILE")
+    if effective == "none":
+        click.secho("WARNING: --sandbox none runs generated code UNSANDBOXED (trusted debugging only)",
+                    fg="red", err=True)
+    terminal = TerminalRefine(session, console)
+    rejected = 0
+    try:
+        if rounds is None:
+            terminal.loop()
+            return
+        for number, feedback in enumerate(rounds, 1):
+            terminal.show_elites()
+            console.print(f"[bold]round {number}/{len(rounds)}[/]: {feedback.kind} feedback from {feedback_file}")
+            result = session.apply(feedback, source=f"file:{feedback_file}")
+            terminal.report(result)
+            rejected += result.status == "rejected"
+        terminal.show_elites()
+    except FeedbackError as exc:
+        raise BadInput(str(exc)) from None
+    except (RefineBusy, SandboxError, LLMError, RunStoreError) as exc:
+        raise Failure(str(exc)) from None
+    except KeyboardInterrupt:
+        raise Failure("interrupted; everything finished so far is in the run directory") from None
+    if rejected:
+        raise Failure(f"{rejected} of your reward(s) could not be used (see above and {run_dir}/feedback/)")
+
+
+@cli.command("serve")
+@click.option("--runs", "runs_dir", type=click.Path(path_type=Path), default=Path("runs"), show_default=True,
+              help="the runs directory to show")
+@click.option("--port", type=click.IntRange(min=1, max=65535), default=8000, show_default=True)
+@click.option("--host", default="127.0.0.1", show_default=True,
+              help="address to bind (anything but loopback exposes your runs and the feedback actions)")
+@click.option("--sandbox", type=click.Choice(SANDBOX_CHOICES), default="auto", show_default=True,
+              help="where generations started from the browser check and train rewards")
+def serve_command(runs_dir: Path, port: int, host: str, sandbox: str) -> None:
+    """A web dashboard of the runs: fitness, lineage, code diffs, curves, videos, and feedback."""
+    from eureka.sandbox import make_sandbox
+    from eureka.sandbox.base import SandboxError
+
+    if not runs_dir.is_dir():
+        raise BadInput(f"{runs_dir}: no such runs directory")
+    try:
+        from eureka.web import serve
+    except ImportError as exc:
+        raise BadInput(f"the web dashboard needs fastapi, uvicorn and python-multipart ({exc}); "
+                       "pip install 'eureka[web]'") from None
+    if sandbox == "none":
+        click.secho("WARNING: --sandbox none: generations started from the browser run generated code "
+                    "UNSANDBOXED (trusted debugging only)", fg="red", err=True)
+    try:
+        make_sandbox(sandbox)
+    except SandboxError as exc:
+        raise Failure(str(exc)) from None
+    click.echo(f"eureka: serving {runs_dir} at http://{host}:{port}/ (Ctrl-C stops)", err=True)
+    serve(runs_dir, host=host, port=port, sandbox=sandbox)
 
 
 def main() -> None:

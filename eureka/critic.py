@@ -6,7 +6,9 @@ Stages, each stopping at the first failure:
    imports only allowed modules and touches no files, network, processes or interpreter
    internals, and indexes the observation within its width;
 3. probe: the code runs inside the sandbox on a batch of real transitions and returns a
-   finite total of shape (N,) with a non-empty dict of (N,) components.
+   finite total of shape (N,) with a non-empty dict of (N,) components;
+4. ranking (cheap pre-filter): on recorded episodes with a known ground-truth outcome, the
+   reward is not constant and does not rank worse episodes above better ones.
 
 Problems are sentences, written for the repair prompt.
 """
@@ -22,11 +24,15 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Literal
 
+import numpy as np
+
 from eureka.envs.base import SpaceInfo, Transitions
+from eureka.prefilter import check_ranking, episodes_of
+from eureka.training.base import FitnessSpec
 from eureka.reward import REWARD_FUNCTION, REWARD_PARAMETERS
 from eureka.sandbox.base import JOB_FILE, Sandbox, SandboxJob, SandboxLimits
 
-Stage = Literal["extract", "static", "probe", "passed"]
+Stage = Literal["extract", "static", "probe", "ranking", "passed"]
 
 ALLOWED_IMPORTS = {
     "numpy": {"numpy", "math"},
@@ -49,13 +55,17 @@ class CriticVerdict:
     sandbox_verdict: str | None = None
     sandbox_detail: str | None = None
     probe_seconds: float | None = None
+    ranking: str | None = None  # what the pre-filter found
+    reward_values: list[float] | None = field(default=None, repr=False)  # total per probe transition
 
     @property
     def accepted(self) -> bool:
         return self.stage == "passed"
 
     def to_json(self) -> dict:
-        return {"accepted": self.accepted, **asdict(self)}
+        data = {"accepted": self.accepted, **asdict(self)}
+        data.pop("reward_values")
+        return data
 
 
 def extract_code(reply: str) -> str | None:
@@ -128,11 +138,17 @@ class Critic:
     """Checks candidates against one task's observation/action spaces and sampled transitions."""
 
     def __init__(self, sandbox: Sandbox, space: SpaceInfo, transitions: Transitions,
-                 limits: SandboxLimits | None = None) -> None:
+                 limits: SandboxLimits | None = None, fitness: FitnessSpec | None = None) -> None:
         self.sandbox = sandbox
         self.space = space
-        self.transitions = transitions
         self.limits = limits or SandboxLimits(timeout_s=60.0, memory_mb=1024)
+        self.fitness = fitness
+        self.use_transitions(transitions)
+
+    def use_transitions(self, transitions: Transitions) -> None:
+        """Probe on these transitions (single-env sequences of whole episodes for the pre-filter)."""
+        self.transitions = transitions
+        self.episodes = episodes_of(transitions, self.fitness) if self.fitness else []
 
     def check_reply(self, reply: str) -> tuple[str | None, CriticVerdict]:
         code = extract_code(reply)
@@ -172,6 +188,26 @@ class Critic:
         assert outcome.result is not None
         verdict.problems = list(outcome.result.get("problems", []))
         verdict.components = list(outcome.result.get("components", []))
-        if not verdict.problems:
-            verdict.stage = "passed"
+        if verdict.problems:
+            return verdict
+        values = outcome.result.get("reward_values")
+        if not isinstance(values, list) or len(values) != len(self.transitions):
+            verdict.problems = ["the probe returned no reward values"]
+            return verdict
+        verdict.reward_values = values
+        return self.rank(verdict, np.asarray(values, dtype=np.float64))
+
+    def rank(self, verdict: CriticVerdict, values: np.ndarray) -> CriticVerdict:
+        if np.ptp(values) == 0:
+            verdict.stage = "ranking"
+            verdict.problems = [f"the reward is the same ({values[0]:.3g}) for all {len(values)} sampled "
+                                "transitions: it gives the policy nothing to learn from"]
+            return verdict
+        check = check_ranking(values, self.episodes)
+        verdict.ranking = check.detail
+        if not check.passed:
+            verdict.stage = "ranking"
+            verdict.problems = [check.detail]
+            return verdict
+        verdict.stage = "passed"
         return verdict

@@ -67,11 +67,13 @@ class PromptBuilder:
     def initial_messages(self) -> list[Message]:
         return [Message("system", self.system), Message("user", self.initial)]
 
-    def reflection_messages(self, parent_reply: str, reflection: Any,
-                            feedback: list[str] | None = None) -> list[Message]:
+    def reflection_messages(self, parent_reply: str, reflection: Any, feedback: list[str] | None = None,
+                            other_elites: list[Any] | None = None) -> list[Message]:
+        """The parent's reply, then its reflection, human feedback and other elites (program database)."""
         return self.initial_messages() + [
             Message("assistant", parent_reply),
-            Message("user", render("reflection.j2", reflection=reflection, feedback=feedback or [])),
+            Message("user", render("reflection.j2", reflection=reflection, feedback=feedback or [],
+                                   elites=other_elites or [])),
         ]
 
     def repair_messages(self, messages: list[Message], reply: str, problems: list[str]) -> list[Message]:

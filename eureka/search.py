@@ -2,43 +2,30 @@
 
 The loop receives its collaborators (LLM client, critic, training runner, run store,
 prompt builder) and talks to the outside only through `emit` (events.jsonl plus an
-optional listener such as the terminal UI).
+optional listener such as the terminal UI). All it learns lives in the program database.
 """
 
 from __future__ import annotations
 
 import math
+from collections import Counter
 from dataclasses import dataclass, field
-from typing import Any, Callable, Literal
+from typing import Any, Callable
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict
 
 from eureka.analysis import Reflection, reflect
 from eureka.critic import Critic, CriticVerdict
+from eureka.database import CandidateRecord, ProgramDatabase
 from eureka.llm.base import Completion, GenerationSettings, LLMClient, LLMError, Message
+from eureka.llm.budget import Budget
 from eureka.prompts import PromptBuilder
-from eureka.store import RunStore, library_versions, RUN_FORMAT_VERSION
+from eureka.store import RUN_FORMAT_VERSION, RunStore, library_versions
 from eureka.task import TaskSpec
 from eureka.training.base import TrainOutcome
 from eureka.training.runner import CandidateCode, TrainingRunner
 
 Listener = Callable[[str, dict[str, Any]], None]
-CandidateStatus = Literal["rejected", "trained", "failed"]
-
-
-class CandidateRecord(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    id: str
-    iteration: int
-    index: int
-    parent_id: str | None
-    directory: str
-    status: CandidateStatus
-    components: list[str] = Field(default_factory=list)
-    problems: list[str] = Field(default_factory=list)
-    fitness: float | None = None
-    fitness_per_seed: list[float | None] = Field(default_factory=list)
 
 
 class IterationSummary(BaseModel):
@@ -60,17 +47,25 @@ class SearchSettings:
     model: str
     sandbox: str
     with_baselines: bool = False
+    elites_in_prompt: int = 1
+    max_tokens: int | None = None  # budget for the whole run
+    max_cost_usd: float | None = None
 
     def to_json(self) -> dict[str, Any]:
         return {"iterations": self.iterations, "samples": self.samples, "max_repairs": self.max_repairs,
                 "sandbox": self.sandbox, "with_baselines": self.with_baselines,
-                "temperature": self.generation.temperature, "max_tokens": self.generation.max_tokens}
+                "elites_in_prompt": self.elites_in_prompt, "max_tokens": self.max_tokens,
+                "max_cost_usd": self.max_cost_usd,
+                "temperature": self.generation.temperature, "max_tokens_per_reply": self.generation.max_tokens}
 
     @classmethod
     def from_json(cls, data: dict[str, Any], model: str) -> "SearchSettings":
         return cls(iterations=data["iterations"], samples=data["samples"], max_repairs=data["max_repairs"],
-                   generation=GenerationSettings(temperature=data["temperature"], max_tokens=data["max_tokens"]),
-                   model=model, sandbox=data["sandbox"], with_baselines=data.get("with_baselines", False))
+                   generation=GenerationSettings(temperature=data["temperature"],
+                                                 max_tokens=data["max_tokens_per_reply"]),
+                   model=model, sandbox=data["sandbox"], with_baselines=data.get("with_baselines", False),
+                   elites_in_prompt=data.get("elites_in_prompt", 1), max_tokens=data.get("max_tokens"),
+                   max_cost_usd=data.get("max_cost_usd"))
 
 
 @dataclass
@@ -87,6 +82,17 @@ class RunResult:
     best: CandidateRecord | None
     baselines: dict[str, float | None] = field(default_factory=dict)
     reached_target: bool = False
+    budget: Budget | None = None
+    stop_reason: str = "completed"
+    filters: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass
+class Designed:
+    record: CandidateRecord
+    code: str | None  # None: rejected
+    reply: str
+    verdict: CriticVerdict
 
 
 class Search:
@@ -101,10 +107,14 @@ class Search:
         self.prompts = prompts
         self.settings = settings
         self.listener = listener
+        self.indexer = indexer
         self.iterations: list[IterationSummary] = []
         self.elite: Elite | None = None
         self.baselines: dict[str, float | None] = {}
-        self.indexer = indexer
+        self.database = ProgramDatabase(critic.transitions, self.better)
+        self.budget = Budget(settings.max_tokens, settings.max_cost_usd)
+        self.filters: Counter[str] = Counter()  # trainings saved, by filter
+        self.stop_reason = "completed"
         self.replay: dict[str, Completion] = {}  # recorded replies by purpose (a resumed run)
         self.pending_feedback: list[str] = []  # human feedback for the next generation's prompt
         self.feedback_log: list[dict[str, Any]] = []
@@ -116,17 +126,27 @@ class Search:
         self.iterations = [IterationSummary.model_validate(it) for it in run.get("iterations", [])]
         self.baselines = dict(run.get("baselines") or {})
         self.feedback_log = list(run.get("feedback") or [])
+        self.filters.update(run.get("filters") or {})
+        self.replay = self.store.recorded_replies()
+        for completion in self.replay.values():
+            self.budget.charge(completion)
+        for path in sorted(self.store.directory.glob("iter_*/cand_*/candidate.json")):
+            record = CandidateRecord.model_validate(self.store.read_json(str(path.relative_to(self.store.directory))))
+            if record.status in ("trained", "failed") and record.iteration < len(self.iterations):
+                code = self.store.path(record.directory, "reward.py").read_text()
+                self.database.add(record, code)
+                self.database.novelty.remember(record.id, code, None)
+                self.database.pool.add_from_dir(record.id, self.store.path(record.directory))
+        self.critic.use_transitions(self.database.pool.transitions)
         best = run.get("best")
         if best:
             self.elite = self.load_elite(best["directory"])
-        self.replay = self.store.recorded_replies()
 
     def load_elite(self, directory: str) -> Elite:
         record = CandidateRecord.model_validate(self.store.read_json(f"{directory}/candidate.json"))
         metrics = self.store.read_json(f"{directory}/metrics.json")
         outcome = TrainOutcome.model_validate(metrics["outcome"])
-        reflection = reflect(outcome, self.task.fitness)
-        return Elite(record, self.store.path(directory, "reply.md").read_text(), reflection)
+        return Elite(record, self.store.path(directory, "reply.md").read_text(), reflect(outcome, self.task.fitness))
 
     def add_feedback(self, feedback: list[str], kind: str = "text") -> None:
         """Human feedback that the next generation's prompt carries (as quoted text)."""
@@ -165,18 +185,25 @@ class Search:
             "format_version": RUN_FORMAT_VERSION,
             "run_id": self.store.run_id,
             "status": status,
+            "stop_reason": self.stop_reason,
             "task": self.task.model_dump(mode="json"),
             "task_path": str(self.task.path) if self.task.path else None,
             "model": self.settings.model,
             "settings": self.settings.to_json(),
-            "feedback": self.feedback_log,
             "versions": library_versions(),
+            "usage": self.budget.to_json(),
+            "filters": dict(self.filters),
+            "feedback": self.feedback_log,
             "iterations": self.iterations,
             "baselines": self.baselines,
             "best": None if best is None else {
                 "candidate": best.id, "fitness": best.fitness, "directory": best.directory,
                 "reward": "best/reward.py"},
         })
+
+    def result(self) -> RunResult:
+        return RunResult(self.store, self.iterations, self.elite.record if self.elite else None, self.baselines,
+                         self.reached_target(), self.budget, self.stop_reason, dict(self.filters))
 
     # -- the loop --------------------------------------------------------------------
     def run(self) -> RunResult:
@@ -190,7 +217,12 @@ class Search:
                 self.write_run_json("running")
                 self.index()
                 if self.reached_target():
+                    self.stop_reason = "target"
                     self.emit("target_reached", fitness=self.elite.record.fitness if self.elite else None)
+                    break
+                if self.budget.exhausted:
+                    self.stop_reason = "budget"
+                    self.emit("budget_exhausted", usage=self.budget.describe())
                     break
         except BaseException as exc:
             self.write_run_json("failed" if not isinstance(exc, KeyboardInterrupt) else "stopped")
@@ -199,38 +231,61 @@ class Search:
         self.write_run_json("finished")
         self.index()
         best = self.elite.record if self.elite else None
-        self.emit("run_finished", best=best.id if best else None, fitness=best.fitness if best else None)
-        return RunResult(self.store, self.iterations, best, self.baselines, self.reached_target())
+        self.emit("run_finished", best=best.id if best else None, fitness=best.fitness if best else None,
+                  usage=self.budget.to_json(), filters=dict(self.filters))
+        return self.result()
+
+    def prompt_for_generation(self) -> tuple[list[Message], str | None, list[str]]:
+        feedback, self.pending_feedback = self.pending_feedback, []
+        if self.elite is None:
+            return self.prompts.initial_messages(), None, feedback
+        others = [p for p in self.database.elites(self.settings.elites_in_prompt) if p.record.id != self.elite.record.id]
+        others = others[: max(0, self.settings.elites_in_prompt - 1)]
+        messages = self.prompts.reflection_messages(self.elite.reply, self.elite.reflection, feedback, others)
+        return messages, self.elite.record.id, feedback
 
     def run_iteration(self, iteration: int) -> None:
         self.emit("generation_started", iteration=iteration)
-        feedback, self.pending_feedback = self.pending_feedback, []
-        if self.elite is None:
-            messages, parent = self.prompts.initial_messages(), None
-        else:
-            messages = self.prompts.reflection_messages(self.elite.reply, self.elite.reflection, feedback)
-            parent = self.elite.record.id
-        designed = [self.design(iteration, j, messages, parent) for j in range(self.settings.samples)]
-        accepted = [(rec, code, reply) for rec, code, reply in designed if code is not None]
-        outcomes = self.finished_outcomes(accepted)
-        to_train = [CandidateCode(rec.id, code, self.store.path(rec.directory))
-                    for rec, code, _ in accepted if rec.id not in outcomes]
-        if self.settings.with_baselines and iteration == 0:
-            to_train += [c for c in self.baseline_candidates() if c.id.removeprefix("baseline-") not in self.baselines]
-        self.emit("training_started", iteration=iteration, candidates=[c.id for c in to_train])
-        trained = self.runner.train(to_train, lambda cid, step, total: self.listener and self.listener(
+        messages, parent, feedback = self.prompt_for_generation()
+        session = self.runner.session(lambda cid, step, total: self.listener and self.listener(
             "training_progress", {"candidate": cid, "step": step, "total": total}))
-        fresh = {o.candidate_id for o in trained}
-        outcomes.update({o.candidate_id: o for o in trained})
+        designed: list[Designed] = []
+        finished: dict[str, TrainOutcome] = {}
+        for index in range(self.settings.samples):
+            if self.budget.exhausted:
+                break
+            item = self.design(iteration, index, messages, parent, feedback)
+            designed.append(item)
+            if item.code is None or not self.is_novel(item):
+                continue
+            done = self.finished_outcome(item.record)
+            if done is not None:
+                finished[item.record.id] = done
+            else:
+                session.submit(CandidateCode(item.record.id, item.code, self.store.path(item.record.directory)))
+                self.emit("training_submitted", candidate=item.record.id)
+        if self.settings.with_baselines and iteration == 0:
+            for baseline in self.baseline_candidates():
+                session.submit(baseline)
+        accepted = [d for d in designed if d.code is not None and d.record.status != "duplicate"]
+        self.emit("training_started", iteration=iteration,
+                  candidates=[d.record.id for d in accepted if d.record.id not in finished])
+        fresh = {o.candidate_id: o for o in session.results()}
         best_here: Elite | None = None
-        for record, code, reply in accepted:
-            outcome = outcomes[record.id]
-            reflection = self.record_training(record, outcome, announce=record.id in fresh)
-            if self.better(record.fitness, best_here.record.fitness if best_here else None):
-                best_here = Elite(record, reply, reflection)
-        for name in list(self.baselines_to_record(outcomes)):
-            self.baselines[name] = outcomes[f"baseline-{name}"].fitness
-            self.emit("baseline_trained", baseline=name, fitness=self.baselines[name])
+        for item in accepted:
+            outcome = finished.get(item.record.id) or fresh[item.record.id]
+            reflection = self.record_training(item.record, outcome, announce=item.record.id in fresh)
+            self.database.add(item.record, item.code or "")
+            if outcome.ok:
+                self.database.pool.add_from_dir(item.record.id, self.store.path(item.record.directory))
+            if self.better(item.record.fitness, best_here.record.fitness if best_here else None):
+                best_here = Elite(item.record, item.reply, reflection)
+        self.critic.use_transitions(self.database.pool.transitions)
+        for candidate_id, outcome in fresh.items():
+            if candidate_id.startswith("baseline-"):
+                name = candidate_id.removeprefix("baseline-")
+                self.baselines[name] = outcome.fitness
+                self.emit("baseline_trained", baseline=name, fitness=outcome.fitness)
         if best_here and self.better(best_here.record.fitness, self.elite.record.fitness if self.elite else None):
             self.elite = best_here
             self.store.write_text("best/reward.py", self.store.path(best_here.record.directory, "reward.py").read_text())
@@ -242,37 +297,58 @@ class Search:
         self.iterations.append(summary)
         self.emit("generation_finished", **summary.model_dump())
 
-    def design(self, iteration: int, index: int, messages: list[Message],
-               parent: str | None) -> tuple[CandidateRecord, str | None, str]:
-        """Ask for one candidate, repairing it up to max_repairs times; returns (record, code, reply)."""
+    def is_novel(self, item: Designed) -> bool:
+        """Skip training a candidate that is the same as one already evaluated in this run."""
+        values = item.verdict.reward_values
+        base = len(self.database.novelty.transitions)
+        values = values[:base] if values is not None and len(values) >= base else None
+        verdict = self.database.novelty.judge(item.code or "", values)
+        if verdict.novel:
+            self.database.novelty.remember(item.record.id, item.code or "", values)
+            return True
+        self.filters[verdict.kind or "duplicate"] += 1
+        item.record.status = "duplicate"
+        item.record.duplicate_of = verdict.other
+        item.record.problems = [verdict.detail]
+        self.store.write_json(f"{item.record.directory}/candidate.json", item.record)
+        self.emit("duplicate_skipped", candidate=item.record.id, kind=verdict.kind, other=verdict.other,
+                  detail=verdict.detail)
+        return False
+
+    def ask(self, purpose: str, messages: list[Message], candidate_id: str) -> tuple[Completion, str]:
+        if purpose in self.replay:  # paid for before the run was interrupted
+            return self.replay[purpose], "replayed"
+        try:
+            completion = self.client.complete(messages, self.settings.generation)
+        except LLMError as exc:
+            self.emit("llm_failed", candidate=candidate_id, error=str(exc))
+            raise
+        self.budget.charge(completion)
+        return completion, self.store.record_llm_call(purpose, messages, completion)
+
+    def design(self, iteration: int, index: int, messages: list[Message], parent: str | None,
+               feedback: list[str]) -> Designed:
+        """Ask for one candidate, repairing it up to max_repairs times."""
         candidate_id = f"i{iteration}-c{index}"
         directory = self.store.candidate_dir(iteration, index)
-        attempts: list[dict[str, Any]] = []
-        reply, code, verdict = "", None, CriticVerdict("extract", ["no reply"])
         if self.store.path(directory, "candidate.json").is_file():  # finished before an interruption
             record = CandidateRecord.model_validate(self.store.read_json(f"{directory}/candidate.json"))
             if record.status == "rejected":
-                return record, None, self.store.path(directory, "reply.md").read_text()
+                return Designed(record, None, self.store.path(directory, "reply.md").read_text(),
+                                CriticVerdict("extract", record.problems))
+        attempts: list[dict[str, Any]] = []
+        reply, code, verdict, llm_file = "", None, CriticVerdict("extract", ["no reply"]), ""
         for attempt in range(self.settings.max_repairs + 1):
             if attempt:
+                if self.budget.exhausted:
+                    break
                 messages = self.prompts.repair_messages(messages, reply, verdict.problems)
                 self.emit("repair_sent", candidate=candidate_id, attempt=attempt, problems=verdict.problems)
             purpose = f"{candidate_id}:{'design' if attempt == 0 else f'repair{attempt}'}"
-            if purpose in self.replay:  # paid for before the run was interrupted
-                completion, llm_file = self.replay[purpose], "replayed"
-            else:
-                try:
-                    completion = self.client.complete(messages, self.settings.generation)
-                except LLMError as exc:
-                    self.emit("llm_failed", candidate=candidate_id, error=str(exc))
-                    raise
-                llm_file = self.store.record_llm_call(purpose, messages, completion)
+            completion, llm_file = self.ask(purpose, messages, candidate_id)
             reply = completion.text
+            self.store.write_text(f"{directory}/reply_attempt{attempt}.md", reply)
             self.store.write_text(f"{directory}/reply.md", reply)
-            if attempt:
-                self.store.write_text(f"{directory}/reply_attempt{attempt}.md", reply)
-            else:
-                self.store.write_text(f"{directory}/reply_attempt0.md", reply)
             self.emit("llm_reply", candidate=candidate_id, attempt=attempt, llm_file=llm_file,
                       completion_tokens=completion.completion_tokens, latency_s=round(completion.latency_s, 2))
             code, verdict = self.critic.check_reply(reply)
@@ -283,24 +359,23 @@ class Search:
                       stage=verdict.stage, problems=verdict.problems)
             if verdict.accepted:
                 break
+        if not verdict.accepted and verdict.stage == "ranking" and llm_file != "replayed":
+            self.filters["ranking"] += 1
         self.store.write_json(f"{directory}/critic.json", {
             "accepted": verdict.accepted, "stage": verdict.stage, "problems": verdict.problems,
-            "components": verdict.components, "attempts": attempts})
+            "components": verdict.components, "ranking": verdict.ranking, "attempts": attempts})
         record = CandidateRecord(id=candidate_id, iteration=iteration, index=index, parent_id=parent,
-                                 directory=directory, status="rejected" if not verdict.accepted else "trained",
-                                 components=verdict.components, problems=verdict.problems)
+                                 directory=directory, status="trained" if verdict.accepted else "rejected",
+                                 components=verdict.components, problems=verdict.problems, feedback=feedback)
         if not verdict.accepted:
             self.store.write_json(f"{directory}/candidate.json", record)
-        return record, (code if verdict.accepted else None), reply
+        return Designed(record, code if verdict.accepted else None, reply, verdict)
 
-    def finished_outcomes(self, accepted: list[tuple[CandidateRecord, str, str]]) -> dict[str, TrainOutcome]:
-        """Outcomes of candidates a previous (killed) attempt at this run already trained."""
-        done = {}
-        for record, code, _ in accepted:
-            metrics = self.store.path(record.directory, "metrics.json")
-            if metrics.is_file():
-                done[record.id] = TrainOutcome.model_validate(self.store.read_json(f"{record.directory}/metrics.json")["outcome"])
-        return done
+    def finished_outcome(self, record: CandidateRecord) -> TrainOutcome | None:
+        """The outcome of a candidate a previous (killed) attempt at this run already trained."""
+        if not self.store.path(record.directory, "metrics.json").is_file():
+            return None
+        return TrainOutcome.model_validate(self.store.read_json(f"{record.directory}/metrics.json")["outcome"])
 
     def record_training(self, record: CandidateRecord, outcome: TrainOutcome, announce: bool = True) -> Reflection:
         reflection = reflect(outcome, self.task.fitness)
@@ -318,15 +393,10 @@ class Search:
                       errors=record.problems)
         return reflection
 
-    # -- baselines -------------------------------------------------------------------
     def baseline_candidates(self) -> list[CandidateCode]:
         out = []
         for name in ("human", "sparse"):
             path = getattr(self.task.baselines, name)
-            if path is not None:
+            if path is not None and name not in self.baselines:
                 out.append(CandidateCode(f"baseline-{name}", self.task.resolve(path).read_text()))
         return out
-
-    def baselines_to_record(self, outcomes: dict[str, TrainOutcome]) -> list[str]:
-        return [cid.removeprefix("baseline-") for cid in outcomes if cid.startswith("baseline-")]
-

@@ -69,6 +69,7 @@ class SearchSpec(_Strict):
     iterations: int = Field(default=2, gt=0)
     samples: int = Field(default=4, gt=0)
     max_repairs: int = Field(default=1, ge=0, description="repair prompts per failed sample")
+    elites_in_prompt: int = Field(default=1, ge=1, description="top-k rewards shown in reflection prompts")
 
 
 class LLMSpec(_Strict):

@@ -73,6 +73,12 @@ class RunConsole:
         else:
             self.console.print(f"  {candidate}: training [red]failed[/]: {escape(errors[0]) if errors else ''}")
 
+    def on_duplicate_skipped(self, candidate, detail, **_) -> None:
+        self.console.print(f"  {candidate}: [yellow]not trained[/]: {escape(detail)}")
+
+    def on_budget_exhausted(self, usage, **_) -> None:
+        self.console.print(f"[yellow]budget reached[/] ({usage}): stopping cleanly")
+
     def on_baseline_trained(self, baseline, fitness, **_) -> None:
         self._stop_progress()
         self.console.print(f"  baseline {baseline}: fitness [bold]{_fitness(fitness)}[/]")
@@ -96,6 +102,12 @@ class RunConsole:
         for name, fitness in result.baselines.items():
             table.add_row("baseline", "", name, _fitness(fitness))
         self.console.print(table)
+        if result.budget is not None:
+            self.console.print(f"LLM usage: {result.budget.calls} calls, {result.budget.tokens} tokens, "
+                               f"${result.budget.cost_usd:.4f}; stopped: {result.stop_reason}")
+        if result.filters:
+            saved = ", ".join(f"{name} {count}" for name, count in sorted(result.filters.items()))
+            self.console.print(f"trainings saved by filters: {saved}")
         if result.best:
             self.console.print(f"best reward: {result.store.path('best', 'reward.py')} "
                                f"(fitness {_fitness(result.best.fitness)})")

@@ -2,12 +2,12 @@
 
 job.json: {"reward_file": "reward.py", "transitions_file": "transitions.npz",
            "array_module": "numpy" | "jax", "space": {SpaceInfo fields}}
-result.json: {"problems": [sentences], "components": [names], "total_mean": float | None}
+result.json: {"problems": [sentences], "components": [names], "total_mean": float | None,
+              "reward_values": [total per transition] | None}
 """
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 import numpy as np
@@ -17,10 +17,11 @@ from eureka.jobs.common import describe_exception, read_job, scratch_from_argv, 
 from eureka.reward import load_reward
 
 
-def check_output(output: Any, batch: int) -> tuple[list[str], list[str], float | None]:
-    """Problems with a reward's return value, its component names and its mean total."""
+def inspect_output(output: Any, batch: int) -> tuple[list[str], list[str], float | None, list[float] | None]:
+    """Problems with a reward's return value, its component names, its mean total and,
+    when it is valid, the total reward per transition."""
     if not (isinstance(output, tuple) and len(output) == 2):
-        return [f"compute_reward must return a tuple (total, components); it returned {type(output).__name__}"], [], None
+        return [f"compute_reward must return a tuple (total, components); it returned {type(output).__name__}"], [], None, None
     total, components = output
     problems: list[str] = []
     total_arr = np.asarray(total)
@@ -33,7 +34,7 @@ def check_output(output: Any, batch: int) -> tuple[list[str], list[str], float |
         problems.append(f"the total reward is NaN or infinite for {bad} of {batch} transitions")
     if not isinstance(components, dict):
         problems.append(f"components must be a dict of name -> array; got {type(components).__name__}")
-        return problems, [], None
+        return problems, [], None, None
     if not components:
         problems.append("the components dict is empty; name each term of the reward")
     names = []
@@ -47,8 +48,10 @@ def check_output(output: Any, batch: int) -> tuple[list[str], list[str], float |
             problems.append(f"component '{name}' has shape {arr.shape}; it must have shape ({batch},)")
         elif not np.all(np.isfinite(arr.astype(np.float64))):
             problems.append(f"component '{name}' is NaN or infinite for some transitions")
-    mean = float(np.mean(total_arr)) if not problems else None
-    return problems, names, mean if mean is None or math.isfinite(mean) else None
+    if problems:
+        return problems, names, None, None
+    values = total_arr.astype(np.float64)
+    return problems, names, float(np.mean(values)), [float(v) for v in values]
 
 
 def main() -> None:
@@ -79,8 +82,9 @@ def main() -> None:
         except BaseException as exc:
             problems = [f"calling compute_reward raised {describe_exception(exc, reward_file.name)}"]
         else:
-            problems, names, mean = check_output(output, len(transitions))
-            write_result(scratch, {"problems": problems, "components": names, "total_mean": mean})
+            problems, names, mean, values = inspect_output(output, len(transitions))
+            write_result(scratch, {"problems": problems, "components": names, "total_mean": mean,
+                                   "reward_values": values})
             return
     write_result(scratch, {"problems": problems, "components": [], "total_mean": None})
 

@@ -11,7 +11,7 @@ import os
 import shutil
 import tempfile
 import threading
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
@@ -51,13 +51,14 @@ class TrainingRunner:
                                     max_pids=512, cpus=1.0)
 
     def train(self, candidates: list[CandidateCode], progress: ProgressFn | None = None) -> list[TrainOutcome]:
-        if not candidates:
-            return []
-        if self.task.env.backend == "jax":
-            return self._run_job(candidates, progress)
-        with ThreadPoolExecutor(max_workers=self.workers) as pool:
-            batches = pool.map(lambda c: self._run_job([c], progress), candidates)
-            return [outcome for batch in batches for outcome in batch]
+        session = self.session(progress)
+        for candidate in candidates:
+            session.submit(candidate)
+        return session.results()
+
+    def session(self, progress: ProgressFn | None = None) -> "TrainingSession":
+        """Submit candidates as they come; per-candidate backends start training at once."""
+        return TrainingSession(self, progress)
 
     def _run_job(self, candidates: list[CandidateCode], progress: ProgressFn | None) -> list[TrainOutcome]:
         scratch = Path(tempfile.mkdtemp(prefix="eureka-train-"))
@@ -95,6 +96,34 @@ class TrainingRunner:
                              members=[MemberResult(seed=s, status="failed", error=error)
                                       for s in self.task.training.seeds])
                 for c in candidates]
+
+
+class TrainingSession:
+    """One generation's training. Gymnasium candidates train as soon as they are submitted
+    (so training overlaps the design of the next candidates); a JAX population waits for
+    the whole generation and trains it in one program."""
+
+    def __init__(self, runner: TrainingRunner, progress: ProgressFn | None) -> None:
+        self.runner = runner
+        self.progress = progress
+        self.population = runner.task.env.backend == "jax"
+        self.queued: list[CandidateCode] = []
+        self.futures: list[Future] = []
+        self.pool = None if self.population else ThreadPoolExecutor(max_workers=runner.workers)
+
+    def submit(self, candidate: CandidateCode) -> None:
+        if self.pool is None:
+            self.queued.append(candidate)
+        else:
+            self.futures.append(self.pool.submit(self.runner._run_job, [candidate], self.progress))
+
+    def results(self) -> list[TrainOutcome]:
+        if self.pool is None:
+            return self.runner._run_job(self.queued, self.progress) if self.queued else []
+        try:
+            return [outcome for future in self.futures for outcome in future.result()]
+        finally:
+            self.pool.shutdown()
 
 
 def _collect_artifacts(root: Path, candidates: list[CandidateCode]) -> None:

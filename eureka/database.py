@@ -1,0 +1,97 @@
+"""The program database: every evaluated candidate, its lineage and score, and what the
+search learns from them (elites for the prompts, novelty memory, recorded trajectories)."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Literal
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field
+
+from eureka.envs.base import Transitions
+from eureka.novelty import NoveltyFilter
+
+CandidateStatus = Literal["rejected", "duplicate", "trained", "failed"]
+MAX_POLICY_ROLLOUTS = 8
+
+
+class CandidateRecord(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    id: str
+    iteration: int
+    index: int
+    parent_id: str | None
+    directory: str
+    status: CandidateStatus
+    components: list[str] = Field(default_factory=list)
+    problems: list[str] = Field(default_factory=list)
+    fitness: float | None = None
+    fitness_per_seed: list[float | None] = Field(default_factory=list)
+    feedback: list[str] = Field(default_factory=list)  # human feedback its prompt carried
+    duplicate_of: str | None = None
+
+
+@dataclass
+class Program:
+    record: CandidateRecord
+    code: str
+
+
+@dataclass
+class TrajectoryPool:
+    """Random-policy transitions plus evaluation rollouts of policies trained in the run."""
+
+    random: Transitions
+    rollouts: dict[str, Transitions] = field(default_factory=dict)
+
+    def add(self, candidate_id: str, transitions: Transitions) -> None:
+        self.rollouts[candidate_id] = transitions
+        while len(self.rollouts) > MAX_POLICY_ROLLOUTS:
+            self.rollouts.pop(next(iter(self.rollouts)))
+
+    def add_from_dir(self, candidate_id: str, directory: Path) -> bool:
+        """Load a candidate's recorded rollouts (numeric arrays only: never unpickled)."""
+        files = sorted(directory.glob("rollouts_seed*.npz"))
+        if not files:
+            return False
+        try:
+            with np.load(files[0], allow_pickle=False) as data:
+                transitions = Transitions(**{k: data[k] for k in Transitions.__dataclass_fields__})
+        except (OSError, ValueError, KeyError, TypeError):
+            return False
+        if transitions.obs.ndim != 2 or transitions.obs.shape[1] != self.random.obs.shape[1]:
+            return False
+        self.add(candidate_id, transitions)
+        return True
+
+    @property
+    def transitions(self) -> Transitions:
+        parts = [self.random, *self.rollouts.values()]
+        return Transitions(**{k: np.concatenate([getattr(p, k) for p in parts])
+                              for k in Transitions.__dataclass_fields__})
+
+
+class ProgramDatabase:
+    def __init__(self, random_transitions: Transitions, better: Callable[[float | None, float | None], bool]) -> None:
+        self.programs: dict[str, Program] = {}
+        self.better = better
+        self.novelty = NoveltyFilter(random_transitions)
+        self.pool = TrajectoryPool(random_transitions)
+
+    def add(self, record: CandidateRecord, code: str) -> None:
+        self.programs[record.id] = Program(record, code)
+
+    def elites(self, k: int) -> list[Program]:
+        """The k best trained programs, best first."""
+        scored = [p for p in self.programs.values() if p.record.fitness is not None
+                  and math.isfinite(p.record.fitness)]
+        ranked: list[Program] = []
+        for program in scored:
+            position = next((i for i, q in enumerate(ranked) if self.better(program.record.fitness, q.record.fitness)),
+                            len(ranked))
+            ranked.insert(position, program)
+        return ranked[:k]
