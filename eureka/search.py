@@ -155,7 +155,7 @@ class Search:
                                   "parent": self.elite.record.id if self.elite else None})
 
     # -- outside world -------------------------------------------------------------
-    def emit(self, kind: str, **data: Any) -> None:
+    def emit(self, kind: str, /, **data: Any) -> None:
         self.store.event(kind, **data)
         if self.listener:
             self.listener(kind, data)
@@ -357,10 +357,10 @@ class Search:
             attempts.append({"attempt": attempt, "reply": f"reply_attempt{attempt}.md", **verdict.to_json()})
             self.emit("critic_verdict", candidate=candidate_id, attempt=attempt, accepted=verdict.accepted,
                       stage=verdict.stage, problems=verdict.problems)
+            if verdict.stage == "ranking" and llm_file != "replayed":
+                self.filters["ranking"] += 1  # a training the pre-filter saved
             if verdict.accepted:
                 break
-        if not verdict.accepted and verdict.stage == "ranking" and llm_file != "replayed":
-            self.filters["ranking"] += 1
         self.store.write_json(f"{directory}/critic.json", {
             "accepted": verdict.accepted, "stage": verdict.stage, "problems": verdict.problems,
             "components": verdict.components, "ranking": verdict.ranking, "attempts": attempts})

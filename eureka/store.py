@@ -155,7 +155,7 @@ class RunStore:
     def read_json(self, relative: str) -> Any:
         return read_json(self.path(relative))
 
-    def event(self, kind: str, **data: Any) -> None:
+    def event(self, kind: str, /, **data: Any) -> None:
         line = json.dumps(_jsonable({"time": time.time(), "event": kind, **data}))
         with self._lock, open(self.path("events.jsonl"), "a") as handle:
             handle.write(line + "\n")

@@ -1,0 +1,61 @@
+"""Novelty, pre-filter and budget stops inside a real `eureka run`."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import yaml
+from click.testing import CliRunner
+
+from eureka.cli import cli
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def tiny_task(tmp_path: Path) -> Path:
+    data = yaml.safe_load((ROOT / "tasks" / "cartpole.yaml").read_text())
+    data["training"]["timesteps"] = 2048
+    data["fitness"].pop("target")
+    data["fitness"]["eval_episodes"] = 2
+    data.pop("baselines")
+    path = tmp_path / "cartpole.yaml"
+    path.write_text(yaml.safe_dump(data))
+    return path
+
+
+def run_eureka(tmp_path: Path, sandbox_name: str, *extra: str) -> tuple[int, str, Path]:
+    runs = tmp_path / "runs"
+    result = CliRunner().invoke(cli, ["run", str(tiny_task(tmp_path)), "--model",
+                                      f"scripted:{ROOT / 'tests/data/scripted/cartpole_filters'}",
+                                      "--sandbox", sandbox_name, "--runs-dir", str(runs), *extra])
+    (run_dir,) = runs.glob("*-cartpole-*")
+    return result.exit_code, result.output, run_dir
+
+
+def test_duplicates_and_wrong_rankings_are_not_trained(tmp_path: Path, sandbox_name: str) -> None:
+    code, output, run_dir = run_eureka(tmp_path, sandbox_name, "--iterations", "1", "--samples", "4")
+    assert code == 0, output
+    run = json.loads((run_dir / "run.json").read_text())
+    assert run["filters"] == {"same_program": 1, "same_reward": 1, "ranking": 1}
+    statuses = {p.parent.name: json.loads(p.read_text())["status"] for p in run_dir.glob("iter_0/cand_*/candidate.json")}
+    assert statuses == {"cand_0": "trained", "cand_1": "duplicate", "cand_2": "duplicate", "cand_3": "trained"}
+    dup = json.loads((run_dir / "iter_0/cand_1/candidate.json").read_text())
+    assert dup["duplicate_of"] == "i0-c0" and "same program" in dup["problems"][0]
+    assert not (run_dir / "iter_0/cand_1/metrics.json").exists()
+    critic = json.loads((run_dir / "iter_0/cand_3/critic.json").read_text())
+    assert critic["attempts"][0]["stage"] == "ranking"
+    assert "ranks the episodes that do worse" in critic["attempts"][0]["problems"][0]
+    assert critic["accepted"] is True  # the repair fixed it
+    assert "trainings saved by filters" in output
+
+
+def test_token_budget_stops_cleanly_with_results_kept(tmp_path: Path, sandbox_name: str) -> None:
+    code, output, run_dir = run_eureka(tmp_path, sandbox_name, "--iterations", "3", "--samples", "4", "--max-tokens", "100")
+    assert code == 0, output
+    run = json.loads((run_dir / "run.json").read_text())
+    assert run["status"] == "finished" and run["stop_reason"] == "budget"
+    assert len(run["iterations"]) == 1
+    assert run["usage"]["tokens"] >= 100 and run["usage"]["calls"] < 4
+    assert (run_dir / "best" / "reward.py").is_file()
+    assert "budget reached" in output and "stopped: budget" in output
