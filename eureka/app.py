@@ -31,6 +31,7 @@ class RunOptions:
     workers: int | None = None
     max_tokens: int | None = None
     max_cost_usd: float | None = None
+    review: bool | None = None
 
 
 def build_search(task: TaskSpec, store: RunStore, settings: SearchSettings,
@@ -61,6 +62,16 @@ def update_index(store: RunStore) -> None:
     RunIndex(store.directory.parent / "index.sqlite").update_from_run_dir(store.directory)
 
 
+def review_enabled(cli: bool | None, task: bool | None, model: str) -> bool:
+    """The LLM critic pass: on by default with API models; the small local model and
+    scripted replies skip it unless asked (a 1.5B model is no reliable critic)."""
+    if cli is not None:
+        return cli
+    if task is not None:
+        return task
+    return not (model == "local" or model.startswith(("local:", "scripted:")))
+
+
 def start_run(task: TaskSpec, options: RunOptions, listener: Listener | None = None) -> RunResult:
     model = resolve_model(options.model, task.llm.model)
     settings = SearchSettings(
@@ -74,6 +85,7 @@ def start_run(task: TaskSpec, options: RunOptions, listener: Listener | None = N
         elites_in_prompt=task.search.elites_in_prompt,
         max_tokens=options.max_tokens,
         max_cost_usd=options.max_cost_usd,
+        llm_review=review_enabled(options.review, task.llm.review, model),
     )
     make_sandbox(settings.sandbox)  # fail before a run directory exists if no sandbox can run
     store = RunStore.create(options.runs_dir, task.name)

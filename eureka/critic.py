@@ -32,7 +32,7 @@ from eureka.training.base import FitnessSpec
 from eureka.reward import REWARD_FUNCTION, REWARD_PARAMETERS
 from eureka.sandbox.base import JOB_FILE, Sandbox, SandboxJob, SandboxLimits
 
-Stage = Literal["extract", "static", "probe", "ranking", "passed"]
+Stage = Literal["extract", "static", "probe", "ranking", "review", "passed"]
 
 ALLOWED_IMPORTS = {
     "numpy": {"numpy", "math"},
@@ -56,6 +56,7 @@ class CriticVerdict:
     sandbox_detail: str | None = None
     probe_seconds: float | None = None
     ranking: str | None = None  # what the pre-filter found
+    review: list[str] | None = None  # what the LLM critic said, when it was asked
     reward_values: list[float] | None = field(default=None, repr=False)  # total per probe transition
 
     @property
@@ -211,3 +212,28 @@ class Critic:
             return verdict
         verdict.stage = "passed"
         return verdict
+
+
+REVIEW_VERDICT = re.compile(r"VERDICT:\s*\**\s*(ACCEPT|REJECT)", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class Review:
+    """The LLM critic's verdict on a candidate (semantic errors a probe cannot see)."""
+
+    accepted: bool
+    reasons: list[str]
+    parsed: bool
+
+
+def parse_review(text: str) -> Review:
+    match = REVIEW_VERDICT.search(text)
+    bullets = [line.strip() for line in text[match.end():].splitlines()] if match else []
+    reasons = [b.lstrip("-*• ").strip() for b in bullets if b.startswith(("-", "*", "•"))]
+    reasons = [r for r in reasons if r]
+    if match is None:
+        return Review(True, ["the review gave no verdict; the candidate was kept"], parsed=False)
+    accepted = match.group(1).upper() == "ACCEPT"
+    if not accepted and not reasons:
+        reasons = ["the reviewer rejected the reward without giving a reason"]
+    return Review(accepted, reasons, parsed=True)

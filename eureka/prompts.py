@@ -76,6 +76,9 @@ class PromptBuilder:
                                    elites=other_elites or [])),
         ]
 
+    def review_messages(self, code: str) -> list[Message]:
+        return self.initial_messages() + [Message("user", render("review.j2", code=code))]
+
     def repair_messages(self, messages: list[Message], reply: str, problems: list[str]) -> list[Message]:
         return messages + [
             Message("assistant", reply),

@@ -15,7 +15,7 @@ from typing import Any, Callable
 from pydantic import BaseModel, ConfigDict
 
 from eureka.analysis import Reflection, reflect
-from eureka.critic import Critic, CriticVerdict
+from eureka.critic import Critic, CriticVerdict, parse_review
 from eureka.database import CandidateRecord, ProgramDatabase
 from eureka.llm.base import Completion, GenerationSettings, LLMClient, LLMError, Message
 from eureka.llm.budget import Budget
@@ -50,12 +50,13 @@ class SearchSettings:
     elites_in_prompt: int = 1
     max_tokens: int | None = None  # budget for the whole run
     max_cost_usd: float | None = None
+    llm_review: bool = False  # the LLM critic pass before training
 
     def to_json(self) -> dict[str, Any]:
         return {"iterations": self.iterations, "samples": self.samples, "max_repairs": self.max_repairs,
                 "sandbox": self.sandbox, "with_baselines": self.with_baselines,
                 "elites_in_prompt": self.elites_in_prompt, "max_tokens": self.max_tokens,
-                "max_cost_usd": self.max_cost_usd,
+                "max_cost_usd": self.max_cost_usd, "llm_review": self.llm_review,
                 "temperature": self.generation.temperature, "max_tokens_per_reply": self.generation.max_tokens}
 
     @classmethod
@@ -65,7 +66,7 @@ class SearchSettings:
                                                  max_tokens=data["max_tokens_per_reply"]),
                    model=model, sandbox=data["sandbox"], with_baselines=data.get("with_baselines", False),
                    elites_in_prompt=data.get("elites_in_prompt", 1), max_tokens=data.get("max_tokens"),
-                   max_cost_usd=data.get("max_cost_usd"))
+                   max_cost_usd=data.get("max_cost_usd"), llm_review=data.get("llm_review", False))
 
 
 @dataclass
@@ -354,6 +355,8 @@ class Search:
             code, verdict = self.critic.check_reply(reply)
             if code is not None:
                 self.store.write_text(f"{directory}/reward.py", code)
+            if verdict.accepted and self.settings.llm_review and code is not None:
+                verdict = self.review(candidate_id, attempt, code, verdict)
             attempts.append({"attempt": attempt, "reply": f"reply_attempt{attempt}.md", **verdict.to_json()})
             self.emit("critic_verdict", candidate=candidate_id, attempt=attempt, accepted=verdict.accepted,
                       stage=verdict.stage, problems=verdict.problems)
@@ -370,6 +373,19 @@ class Search:
         if not verdict.accepted:
             self.store.write_json(f"{directory}/candidate.json", record)
         return Designed(record, code if verdict.accepted else None, reply, verdict)
+
+    def review(self, candidate_id: str, attempt: int, code: str, verdict: CriticVerdict) -> CriticVerdict:
+        """The LLM critic pass: a semantic review against the task text before training."""
+        completion, _ = self.ask(f"{candidate_id}:review{attempt}", self.prompts.review_messages(code), candidate_id)
+        review = parse_review(completion.text)
+        self.emit("llm_review", candidate=candidate_id, attempt=attempt, accepted=review.accepted,
+                  reasons=review.reasons)
+        verdict.review = review.reasons if review.reasons else ["accepted"]
+        if not review.accepted:
+            verdict.stage = "review"
+            verdict.problems = [f"a reviewer found: {reason}" for reason in review.reasons]
+            self.filters["review"] += 1
+        return verdict
 
     def finished_outcome(self, record: CandidateRecord) -> TrainOutcome | None:
         """The outcome of a candidate a previous (killed) attempt at this run already trained."""

@@ -76,6 +76,8 @@ class LLMSpec(_Strict):
     model: str | None = None
     temperature: float = Field(default=0.8, ge=0)
     max_tokens: int = Field(default=1024, gt=0)
+    review: bool | None = Field(default=None, description="LLM critic pass before training "
+                                "(default: on for API models, off for local and scripted ones)")
 
 
 class TaskSpec(_Strict):

@@ -73,6 +73,11 @@ class RunConsole:
         else:
             self.console.print(f"  {candidate}: training [red]failed[/]: {escape(errors[0]) if errors else ''}")
 
+    def on_llm_review(self, candidate, accepted, reasons, **_) -> None:
+        verdict = "[green]accepted[/]" if accepted else "[red]rejected[/]"
+        detail = f": {escape(reasons[0])}" if reasons and not accepted else ""
+        self.console.print(f"  {candidate}: reviewer {verdict}{detail}", highlight=False)
+
     def on_duplicate_skipped(self, candidate, detail, **_) -> None:
         self.console.print(f"  {candidate}: [yellow]not trained[/]: {escape(detail)}")
 

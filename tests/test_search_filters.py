@@ -59,3 +59,33 @@ def test_token_budget_stops_cleanly_with_results_kept(tmp_path: Path, sandbox_na
     assert run["usage"]["tokens"] >= 100 and run["usage"]["calls"] < 4
     assert (run_dir / "best" / "reward.py").is_file()
     assert "budget reached" in output and "stopped: budget" in output
+
+
+def test_llm_review_sends_a_semantically_wrong_reward_back(tmp_path: Path, sandbox_name: str) -> None:
+    runs = tmp_path / "runs"
+    result = CliRunner().invoke(cli, ["run", str(tiny_task(tmp_path)), "--model",
+                                      f"scripted:{ROOT / 'tests/data/scripted/cartpole_review'}", "--review",
+                                      "--iterations", "1", "--samples", "1", "--sandbox", sandbox_name,
+                                      "--runs-dir", str(runs)])
+    assert result.exit_code == 0, result.output
+    (run_dir,) = runs.glob("*-cartpole-*")
+    critic = json.loads((run_dir / "iter_0/cand_0/critic.json").read_text())
+    first, second = critic["attempts"]
+    assert first["stage"] == "review" and not first["accepted"]
+    assert "wrong sign" in first["problems"][0]
+    assert second["accepted"] and second["review"] == ["accepted"]
+    purposes = [json.loads(p.read_text())["purpose"] for p in sorted((run_dir / "llm").glob("*.json"))]
+    assert purposes == ["i0-c0:design", "i0-c0:review0", "i0-c0:repair1", "i0-c0:review1"]
+    repair = json.loads(sorted((run_dir / "llm").glob("*.json"))[2].read_text())
+    assert "wrong sign" in repair["messages"][-1]["content"]
+    assert json.loads((run_dir / "run.json").read_text())["filters"]["review"] == 1
+
+
+def test_parse_review() -> None:
+    from eureka.critic import parse_review
+
+    assert parse_review("Looks fine.\nVERDICT: ACCEPT").accepted
+    rejected = parse_review("**VERDICT: REJECT**\n- sign error\n* unit mismatch")
+    assert not rejected.accepted and rejected.reasons == ["sign error", "unit mismatch"]
+    unparsed = parse_review("I think it is good")
+    assert unparsed.accepted and not unparsed.parsed
