@@ -40,6 +40,7 @@ import shutil
 import sys
 import tempfile
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -64,6 +65,8 @@ LOG_MOUNT = "/eureka-log"
 LOG_FILE = "output.log"
 PING_TIMEOUT_S = 2.0
 API_TIMEOUT_S = 30.0
+# Removes exited containers in the background; joined at interpreter exit.
+_REMOVER = ThreadPoolExecutor(max_workers=1, thread_name_prefix="eureka-docker-remove")
 # The job's command: a POSIX shell sends its output to the host log file, then becomes it.
 LAUNCH = ["/bin/sh", "-c", f'exec "$@" >{LOG_MOUNT}/{LOG_FILE} 2>&1', "eureka-job"]
 
@@ -105,6 +108,7 @@ class DockerSandbox:
         except DockerException as exc:
             raise SandboxError(f"Docker engine error while looking up {image!r}: {exc}") from exc
         self.host_python = (found.labels or {}).get(MODE_LABEL) == HOST_PYTHON
+        remove_stale_containers(self.client)  # left by a parent that died mid-job
 
     def run(self, job: SandboxJob) -> SandboxResult:
         from docker.errors import DockerException
@@ -114,6 +118,8 @@ class DockerSandbox:
         start = time.monotonic()
         log_dir = Path(tempfile.mkdtemp(prefix="eureka-docker-log-"))
         container = None
+        exited = False
+        docker_log = b""
         try:
             with lend_scratch(job.scratch, uid, gid), lend_scratch(log_dir, uid, gid):
                 try:
@@ -122,10 +128,16 @@ class DockerSandbox:
                     timed_out = not self._wait(container, start + limits.timeout_s)
                     container.reload()
                     state = container.attrs["State"]
+                    if state.get("ExitCode") != 0:
+                        docker_log = container.logs(tail=20)  # the launching shell's own errors
+                    exited = not timed_out and state.get("Status") == "exited"
                 except DockerException as exc:
                     raise SandboxError(f"Docker failed to run the job: {exc}") from exc
                 finally:
-                    docker_log = self._remove(container)  # killed if still running; nothing survives
+                    if exited:  # its processes are gone (pid 1 exited): remove off the critical path
+                        _REMOVER.submit(_remove_quietly, container)
+                    else:  # still running (timeout) or unknown (error): kill and remove it now
+                        _remove(container)
             log_tail = _log_tail(log_dir / LOG_FILE, limits.max_output_bytes, docker_log)
         finally:
             shutil.rmtree(log_dir, ignore_errors=True)
@@ -212,24 +224,26 @@ class DockerSandbox:
             return time.monotonic() < deadline and _exited(container)
         return True
 
-    def _remove(self, container: Any) -> bytes:
-        """Kill and remove the container; return what Docker's own log kept (launch errors)."""
-        if container is None:
-            return b""
-        from docker.errors import DockerException, NotFound
 
-        logs = b""
-        try:
-            logs = container.logs(tail=20)
-        except DockerException:
-            pass
-        try:
-            container.remove(force=True)
-        except NotFound:
-            pass
-        except DockerException as exc:
-            raise SandboxError(f"could not remove container {container.id[:12]}: {exc}") from exc
-        return logs
+def _remove(container: Any) -> None:
+    """Kill (if running) and remove the container."""
+    if container is None:
+        return
+    from docker.errors import DockerException, NotFound
+
+    try:
+        container.remove(force=True)
+    except NotFound:
+        pass
+    except DockerException as exc:
+        raise SandboxError(f"could not remove container {container.id[:12]}: {exc}") from exc
+
+
+def _remove_quietly(container: Any) -> None:
+    try:
+        _remove(container)
+    except SandboxError:
+        pass  # an exited container left behind: remove_stale_containers() collects it
 
 
 def _exited(container: Any) -> bool:
@@ -264,15 +278,20 @@ def gpu_request(gpus: str | int | list[str]) -> Any:
 
 
 def remove_stale_containers(client: Any = None) -> int:
-    """Remove job containers left behind by a parent that died mid-job; how many."""
+    """Remove job containers whose parent process is gone (it died mid-job); how many."""
+    from docker.errors import DockerException
+
     client = client or connect()
     count = 0
-    for container in client.containers.list(all=True, filters={"label": JOB_LABEL}):
-        owner = container.labels.get(JOB_LABEL, "")
-        if owner.isdigit() and int(owner) != os.getpid() and _pid_alive(int(owner)):
+    for container in client.containers.list(all=True, filters={"label": JOB_LABEL}, sparse=True):
+        owner = (container.attrs.get("Labels") or {}).get(JOB_LABEL, "")
+        if not owner.isdigit() or _pid_alive(int(owner)):
             continue
-        container.remove(force=True)
-        count += 1
+        try:
+            container.remove(force=True)
+            count += 1
+        except DockerException:
+            pass  # removed meanwhile, or by its owner
     return count
 
 

@@ -19,8 +19,8 @@ CHECK_BACKENDS = ("docker", "bwrap")
 TRIVIAL_REWARD = """import numpy as np
 
 def compute_reward(obs, action, next_obs, terminated):
-    alive = np.where(terminated, 0.0, 1.0)
-    return alive, {"alive": alive}
+    steady = 1.0 - np.abs(next_obs[:, 0])
+    return steady, {"steady": steady}
 """
 
 
@@ -111,7 +111,7 @@ def probe_once(sandbox: Any) -> float:
     start = time.monotonic()
     verdict = critic.probe(TRIVIAL_REWARD)
     seconds = time.monotonic() - start
-    if not verdict.accepted:
+    if verdict.sandbox_verdict != "ok" or verdict.components != ["steady"]:
         raise SandboxError(f"a trivial reward failed in the {sandbox.name} sandbox: {'; '.join(verdict.problems)}")
     return seconds
 

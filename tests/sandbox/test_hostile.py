@@ -29,13 +29,12 @@ import pytest
 
 from eureka.critic import Critic, static_problems
 from eureka.envs import sample_transitions, space_info
-from eureka.sandbox import SandboxError, SandboxLimits, make_sandbox
+from eureka.sandbox import SandboxLimits
 from eureka.sandbox.base import SandboxJob, SandboxResult
 from eureka.task import EnvSpec
 
 CORPUS = Path(__file__).parent / "corpus"
-IN_CI = os.environ.get("CI", "").lower() == "true"
-LIMITS = SandboxLimits(timeout_s=3.0, memory_mb=256, max_pids=64, cpus=1.0, max_file_mb=16,
+LIMITS = SandboxLimits(timeout_s=5.0, memory_mb=256, max_pids=64, cpus=1.0, max_file_mb=16,
                        max_output_bytes=64_000)
 SANDBOX_UID = 65534
 
@@ -65,11 +64,11 @@ CASES = {
     "write_site_packages": Case("ok", r"Read-only file system|Permission denied", static_clean=True),
     "read_secret_file": Case("ok", r"FileNotFoundError", static_clean=True),
     "read_env_key": Case("ok", r"KeyError: 'OPENAI_API_KEY'"),
-    "fork_bomb": Case("timeout", r"^timeout: killed after 3 s$"),
+    "fork_bomb": Case("timeout", r"^timeout: killed after 5 s$"),
     "allocate_4gb": Case("oom", r"^oom: memory limit of 256 MB reached", static_clean=True),
-    "spin_forever": Case("timeout", r"^timeout: killed after 3 s$", static_clean=True),
+    "spin_forever": Case("timeout", r"^timeout: killed after 5 s$", static_clean=True),
     "print_flood": Case("ok", r"OSError: \[Errno 27\] File too large", static_clean=True),
-    "sleep_past_timeout": Case("timeout", r"^timeout: killed after 3 s$"),
+    "sleep_past_timeout": Case("timeout", r"^timeout: killed after 5 s$"),
     "kill_parent": Case("killed", r"^killed by SIGKILL$"),
 }
 
@@ -114,22 +113,9 @@ class Listener:
         self.sock.close()
 
 
-def _sandbox_or_skip(name: str):
-    try:
-        return make_sandbox(name)
-    except SandboxError as exc:
-        message = f"the {name} sandbox is not available: {exc}"
-        if IN_CI:
-            pytest.fail(message + " (CI=true: a missing sandbox engine is a failure)")
-        pytest.skip(message)
-
-
-@pytest.fixture(scope="module", params=[
-    pytest.param("bwrap", marks=pytest.mark.bwrap),
-    pytest.param("docker", marks=pytest.mark.docker),
-])
-def backend(request) -> Recording:
-    return Recording(_sandbox_or_skip(request.param))
+@pytest.fixture(scope="module")
+def backend(real_sandbox) -> Recording:
+    return Recording(real_sandbox)
 
 
 @pytest.fixture(scope="module")
@@ -172,9 +158,13 @@ def corpus_code(case: str, planted: dict) -> str:
             .replace("@SECRET_PATH@", str(planted["secret_path"])))
 
 
-def sandbox_pids() -> set[int]:
-    """Host processes running as the sandbox uid (each job's, in either backend)."""
-    pids = set()
+def job_processes() -> set[int]:
+    """Our descendants running as the sandbox uid: a bwrap job that outlived its run.
+
+    (Only descendants: other people's sandboxes may run on this machine at the same time.)
+    """
+    parents: dict[int, int] = {}
+    uids: dict[int, int] = {}
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
             continue
@@ -182,10 +172,19 @@ def sandbox_pids() -> set[int]:
             status = (entry / "status").read_text()
         except OSError:
             continue
+        ppid = re.search(r"^PPid:\s+(\d+)", status, re.MULTILINE)
         uid = re.search(r"^Uid:\s+(\d+)", status, re.MULTILINE)
-        if uid and int(uid.group(1)) == SANDBOX_UID:
-            pids.add(int(entry.name))
-    return pids
+        if ppid and uid:
+            parents[int(entry.name)] = int(ppid.group(1))
+            uids[int(entry.name)] = int(uid.group(1))
+    me, found = os.getpid(), set()
+    for pid, uid in uids.items():
+        ancestor, hops = parents.get(pid), 0
+        while ancestor and ancestor != me and hops < 64:
+            ancestor, hops = parents.get(ancestor), hops + 1
+        if ancestor == me and uid == SANDBOX_UID:
+            found.add(pid)
+    return found
 
 
 def leftovers(backend_name: str) -> list[str]:
@@ -193,7 +192,8 @@ def leftovers(backend_name: str) -> list[str]:
     if backend_name == "docker":
         from eureka.sandbox.docker import JOB_LABEL, connect
 
-        return [c.id for c in connect().containers.list(all=True, filters={"label": JOB_LABEL})]
+        mine = {"label": f"{JOB_LABEL}={os.getpid()}"}
+        return [c.id for c in connect().containers.list(all=True, filters=mine, sparse=True)]
     from eureka.sandbox.bwrap import CGROUP_PARENT, CGROUP_ROOT
 
     return [str(p) for p in CGROUP_ROOT.glob(f"*/{CGROUP_PARENT}/job-{os.getpid()}-*")]
@@ -206,7 +206,6 @@ def test_hostile_reward_is_contained(case: str, backend: Recording, critic: Crit
     code = corpus_code(case, planted)
     if expected.static_clean:
         assert static_problems(code, space) == [], "this case must get past the static checks"
-    before_pids = sandbox_pids()
     connections_before = listener.connections
 
     start = time.monotonic()
@@ -232,9 +231,9 @@ def test_hostile_reward_is_contained(case: str, backend: Recording, critic: Crit
     assert planted["env_secret"] not in visible
     assert len(raw.log_tail) <= LIMITS.max_output_bytes
     deadline = time.monotonic() + 5
-    while (sandbox_pids() - before_pids or leftovers(backend.name)) and time.monotonic() < deadline:
+    while (job_processes() or leftovers(backend.name)) and time.monotonic() < deadline:
         time.sleep(0.05)
-    assert not sandbox_pids() - before_pids, "processes of the job outlived it"
+    assert not job_processes(), "processes of the job outlived it"
     assert not leftovers(backend.name), "a container or cgroup of the job outlived it"
 
     # The run continues: a good reward probed right after still passes.
