@@ -28,8 +28,10 @@ here (no GPU).
 
 The wall-clock timeout is enforced here, not by the client process: on timeout or any
 error the container is killed and removed by id (killing a ``docker run`` client leaves
-its container running). Containers carry the label ``eureka.sandbox.job`` so that
-`remove_stale_containers` can clean up after a crashed parent.
+its container running). Should this process die mid-job, coreutils' ``timeout`` (the job's
+parent inside the container) kills the job a few seconds after the deadline, which ends
+the container; containers carry the label ``eureka.sandbox.job`` (the owner's pid) so
+that `remove_stale_containers` (run when a DockerSandbox is made) removes them.
 """
 
 from __future__ import annotations
@@ -67,8 +69,12 @@ PING_TIMEOUT_S = 2.0
 API_TIMEOUT_S = 30.0
 # Removes exited containers in the background; joined at interpreter exit.
 _REMOVER = ThreadPoolExecutor(max_workers=1, thread_name_prefix="eureka-docker-remove")
-# The job's command: a POSIX shell sends its output to the host log file, then becomes it.
-LAUNCH = ["/bin/sh", "-c", f'exec "$@" >{LOG_MOUNT}/{LOG_FILE} 2>&1', "eureka-job"]
+# The job's command: a POSIX shell sends its output to the host log file, then becomes
+# coreutils' `timeout`, the job's parent: a dead man's switch that kills the job (and so
+# ends the container) a little after our own deadline, should this process die mid-job.
+LAUNCH = ["/bin/sh", "-c", f'limit=$1; shift; exec timeout -s KILL "$limit" "$@" >{LOG_MOUNT}/{LOG_FILE} 2>&1',
+          "eureka-job"]
+SWITCH_GRACE_S = 5
 
 
 def connect(timeout_s: float = PING_TIMEOUT_S) -> Any:
@@ -184,7 +190,8 @@ class DockerSandbox:
         file_bytes = limits.max_file_mb << 20
         args: dict[str, Any] = dict(
             image=self.image,
-            command=[*LAUNCH, python, "-m", job.module, SCRATCH_MOUNT],
+            command=[*LAUNCH, str(math.ceil(limits.timeout_s) + SWITCH_GRACE_S), python, "-m", job.module,
+                     SCRATCH_MOUNT],
             user=f"{uid}:{gid}",
             environment=environment,
             working_dir=SCRATCH_MOUNT,
