@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from eureka.envs.base import SpaceInfo, Transitions
-from eureka.task import EnvSpec
+
+if TYPE_CHECKING:  # the sandboxed probe imports eureka.envs.base: keep pydantic/yaml out of its start-up
+    from eureka.task import EnvSpec
 
 
-def space_info(spec: EnvSpec) -> SpaceInfo:
+def space_info(spec: "EnvSpec") -> SpaceInfo:
     if spec.backend == "gymnasium":
         from eureka.envs import gymnasium_backend
 
@@ -16,7 +20,7 @@ def space_info(spec: EnvSpec) -> SpaceInfo:
     return gymnax_backend.space_info(spec)
 
 
-def sample_transitions(spec: EnvSpec, count: int = 512, seed: int = 0) -> Transitions:
+def sample_transitions(spec: "EnvSpec", count: int = 512, seed: int = 0) -> Transitions:
     if spec.backend == "gymnasium":
         from eureka.envs import gymnasium_backend
 
