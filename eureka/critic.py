@@ -69,10 +69,22 @@ class CriticVerdict:
         return data
 
 
+UNCLOSED_FENCE = re.compile(r"^(?:`{3,}|~{3,})[ \t]*(?:python3?|py)?[ \t]*\n(?P<body>.*)\Z",
+                            re.MULTILINE | re.DOTALL | re.IGNORECASE)
+
+
 def extract_code(reply: str) -> str | None:
-    """The python block of a reply that defines compute_reward (else the last python block)."""
+    """The python block of a reply that defines compute_reward (else the last python block).
+
+    A final block left open (generation stopped at, or before, its closing fence) counts
+    when it defines the function; text with no fence at all never does.
+    """
     blocks = [m.group("body") for m in FENCE.finditer(reply)
               if m.group("lang").lower() in ("python", "py", "python3", "")]
+    if not blocks:
+        unclosed = UNCLOSED_FENCE.search(reply)
+        if unclosed and f"def {REWARD_FUNCTION}" in unclosed.group("body"):
+            blocks = [unclosed.group("body")]
     if not blocks:
         return None
     defining = [b for b in blocks if f"def {REWARD_FUNCTION}" in b]

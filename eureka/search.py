@@ -8,6 +8,7 @@ optional listener such as the terminal UI). All it learns lives in the program d
 from __future__ import annotations
 
 import math
+import time
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any, Callable
@@ -319,6 +320,7 @@ class Search:
     def ask(self, purpose: str, messages: list[Message], candidate_id: str) -> tuple[Completion, str]:
         if purpose in self.replay:  # paid for before the run was interrupted
             return self.replay[purpose], "replayed"
+        self.watch_generation(candidate_id)
         try:
             completion = self.client.complete(messages, self.settings.generation)
         except LLMError as exc:
@@ -326,6 +328,21 @@ class Search:
             raise
         self.budget.charge(completion)
         return completion, self.store.record_llm_call(purpose, messages, completion)
+
+    def watch_generation(self, candidate_id: str) -> None:
+        """Show tokens/s while a local model generates (clients with an on_progress hook)."""
+        if not hasattr(self.client, "on_progress") or self.listener is None:
+            return
+        last = [0.0]
+
+        def progress(tokens: int, tokens_per_s: float) -> None:
+            now = time.monotonic()
+            if now - last[0] >= 0.5 and self.listener:
+                last[0] = now
+                self.listener("llm_progress", {"candidate": candidate_id, "tokens": tokens,
+                                               "tokens_per_s": tokens_per_s})
+
+        self.client.on_progress = progress
 
     def design(self, iteration: int, index: int, messages: list[Message], parent: str | None,
                feedback: list[str]) -> Designed:

@@ -36,10 +36,13 @@ class RunConsole:
 
     def on_llm_reply(self, candidate, attempt, completion_tokens, latency_s, **_) -> None:
         what = "reply" if attempt == 0 else f"repair {attempt}"
-        self.console.print(f"  {candidate}: {what} ({completion_tokens} tokens, {latency_s:.1f} s)")
+        speed = f", {completion_tokens / latency_s:.1f} tok/s" if latency_s > 0.5 else ""
+        self.console.print(f"  {candidate}: {what} ({completion_tokens} tokens, {latency_s:.1f} s{speed})")
 
     def on_llm_progress(self, candidate, tokens, tokens_per_s, **_) -> None:
-        self.console.print(f"  {candidate}: generating… {tokens} tokens, {tokens_per_s:.1f} tok/s", end="\r")
+        if self.console.is_terminal:
+            self.console.print(f"  {candidate}: generating… {tokens} tokens, {tokens_per_s:.1f} tok/s",
+                               end="\r", highlight=False)
 
     def on_critic_verdict(self, candidate, accepted, stage, problems, **_) -> None:
         if accepted:
