@@ -532,7 +532,7 @@ def runs_table(rows: list[RunRow], title: str | None = None, width: int = 120):
 
     with_cost = any(row.cost_usd for row in rows)
     with_model = width >= 100
-    table = Table(title=title, box=box.SIMPLE_HEAD, pad_edge=False)
+    table = Table(title=title, box=box.SIMPLE_HEAD, pad_edge=False, collapse_padding=True)
     table.add_column("run", no_wrap=True)
     table.add_column("task", no_wrap=True)
     table.add_column("status", no_wrap=True)

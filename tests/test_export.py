@@ -260,3 +260,17 @@ def test_jax_task_export_has_a_jax_form_and_a_gymnasium_wrapper(run_dir: Path, t
     assert data["infos"] == [["alive", "upright"]] * 3
     assert data["env_reward"] == [1.0, 1.0, 1.0]
     assert data["doctests_failed"] == 0
+
+
+def test_header_survives_quotes_and_backslashes_in_names(run_dir: Path, tmp_path: Path) -> None:
+    copy = tmp_path / "run"
+    shutil.copytree(run_dir, copy)
+    run = json.loads((copy / "run.json").read_text())
+    run["model"] = 'openai/x"""; import os \\ "'
+    (copy / "run.json").write_text(json.dumps(run))
+    assert run_cli(["export", copy, "-o", tmp_path / "out"]).exit_code == 0
+    text = (tmp_path / "out" / "reward.py").read_text()
+    namespace: dict = {}
+    exec(compile(text, "reward.py", "exec"), namespace)  # parses; the header is one docstring
+    assert run["model"] in namespace["__doc__"]
+    assert split_reward_file(text)[1] == (run_dir / run["best"]["directory"] / "reward.py").read_text()
