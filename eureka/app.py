@@ -54,12 +54,15 @@ def build_search(task: TaskSpec, store: RunStore, settings: SearchSettings,
 
 
 def update_index(store: RunStore) -> None:
-    """Keep the runs index beside the runs up to date (the files stay the source of truth)."""
-    try:
-        from eureka.index import RunIndex
-    except ImportError:  # the index is optional: a run never fails because of it
-        return
-    RunIndex(store.directory.parent / "index.sqlite").update_from_run_dir(store.directory)
+    """Keep the runs index beside the runs up to date (the files stay the source of truth).
+
+    A run never fails because of its index: problems become an event.
+    """
+    from eureka.index import update_index as index_run
+
+    problems = index_run(store.directory)
+    if problems:
+        store.event("index_problems", problems=problems)
 
 
 def review_enabled(cli: bool | None, task: bool | None, model: str) -> bool:

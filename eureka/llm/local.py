@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import hashlib
 import importlib.metadata
+import json
 import os
 import random
 import tempfile
@@ -300,10 +301,14 @@ def format_chatml(messages: Sequence[Message]) -> str:
     """ChatML, the format both Qwen2.5 and SmolLM2 were tuned on; ends by opening the reply.
 
     Our own formatting rather than the file's embedded template: that template adds a default
-    system prompt and differs between files.
+    system prompt and differs between files. A final assistant message is left open: the
+    model continues it (a prefilled start such as an opening code fence).
     """
+    prefill = ""
+    if messages and messages[-1].role == "assistant":
+        prefill, messages = messages[-1].content, messages[:-1]
     turns = "".join(f"<|im_start|>{m.role}\n{m.content}<|im_end|>\n" for m in messages)
-    return turns + "<|im_start|>assistant\n"
+    return turns + "<|im_start|>assistant\n" + prefill
 
 
 def default_threads() -> int:
@@ -319,6 +324,26 @@ def default_threads() -> int:
             raise LLMError(f"EUREKA_LOCAL_THREADS={configured}: expected a whole number of threads >= 1")
         return int(configured)
     return max(1, min(4, os.cpu_count() or 1))
+
+
+_grammars: dict[str, object] = {}
+
+
+def json_grammar(schema: dict):
+    """A llama.cpp grammar that admits only JSON valid against `schema` (built once per schema).
+
+    Properties come out in the schema's order; llama.cpp's converter supports enum, const,
+    anyOf, required, additionalProperties: false, minItems/maxItems and numbers.
+    """
+    key = json.dumps(schema)
+    grammar = _grammars.get(key)
+    if grammar is None:
+        try:
+            grammar = import_llama_cpp().LlamaGrammar.from_json_schema(key, verbose=False)
+        except (ValueError, RuntimeError) as exc:
+            raise LLMError(f"llama.cpp cannot turn this JSON schema into a grammar: {exc}") from None
+        _grammars[key] = grammar
+    return grammar
 
 
 class TokenWatch:
@@ -396,6 +421,7 @@ class LocalClient:
             if self.on_progress is not None:
                 self.on_progress(0, 0.0)
             llama_cpp = import_llama_cpp()
+            grammar = json_grammar(settings.json_schema) if settings.json_schema is not None else None
             try:
                 response = loaded.llama.create_completion(
                     prompt,
@@ -404,6 +430,7 @@ class LocalClient:
                     stop=list(settings.stop),
                     seed=self._seeds.randrange(2**31),
                     stopping_criteria=llama_cpp.StoppingCriteriaList([watch]),
+                    grammar=grammar,
                 )
             except ValueError as exc:  # the prompt does not fit the context window
                 raise LLMError(f"{self.model}: {exc}") from None
