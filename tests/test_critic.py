@@ -105,3 +105,34 @@ class TestProbe:
         verdict = critic.check_code(code)
         assert verdict.sandbox_verdict == "timeout"
         assert "timeout" in verdict.problems[0]
+
+
+class TestAutoRepair:
+    def test_import_slips_and_missing_imports_are_fixed(self, space) -> None:
+        from eureka.critic import repair_source
+
+        code, fixes = repair_source("import jnp\n" + GOOD.split("\n", 1)[1], space)
+        assert "import numpy as np" in code and "import jnp" not in code.splitlines()
+        assert any("import numpy as np" in f for f in fixes)
+
+    def test_cut_off_code_is_trimmed_to_its_last_complete_statement(self, space) -> None:
+        from eureka.critic import repair_source
+
+        cut = GOOD + "\ndef helper(x):\n    return np.clip(x, 0, "
+        code, fixes = repair_source(cut, space)
+        assert code.strip() == GOOD.strip()
+        assert any("trimmed" in f for f in fixes)
+
+    def test_scalar_and_column_outputs_are_broadcast_and_recorded(self, critic) -> None:
+        scalar = GOOD.replace('return alive + upright, {"alive": alive, "upright": upright}',
+                              'bonus = 0.5\n    return (alive + upright)[:, None], {"alive": alive, "bonus": bonus}')
+        code, verdict = critic.check_reply(fenced(scalar))
+        assert verdict.accepted, verdict.problems
+        assert verdict.fixes == ["broadcast or squeezed a scalar or (N, 1) output to shape (N,)"]
+        assert "_eureka_unrepaired_reward" in code
+
+    def test_meaningful_shape_errors_are_not_repaired(self, critic) -> None:
+        broadcast = GOOD.replace("alive + upright,", "alive[:, None] + upright,")
+        _, verdict = critic.check_reply(fenced(broadcast))
+        assert not verdict.accepted
+        assert verdict.problems[0].startswith("the total reward has shape (128, 128)")

@@ -17,6 +17,9 @@ from eureka.jobs.common import describe_exception, read_job, scratch_from_argv, 
 from eureka.reward import load_reward
 
 
+FIXABLE_SHAPE = "[fixable] "  # a scalar or (N, 1) output: the critic may broadcast or squeeze it
+
+
 def inspect_output(output: Any, batch: int) -> tuple[list[str], list[str], float | None, list[float] | None]:
     """Problems with a reward's return value, its component names, its mean total and,
     when it is valid, the total reward per transition."""
@@ -25,7 +28,10 @@ def inspect_output(output: Any, batch: int) -> tuple[list[str], list[str], float
     total, components = output
     problems: list[str] = []
     total_arr = np.asarray(total)
-    if total_arr.shape != (batch,):
+    if total_arr.shape in ((), (batch, 1)):
+        problems.append(f"{FIXABLE_SHAPE}the total reward has shape {total_arr.shape}; it must have shape ({batch},), "
+                        "one value per env")
+    elif total_arr.shape != (batch,):
         problems.append(f"the total reward has shape {total_arr.shape}; it must have shape ({batch},), one value per env")
     elif not np.issubdtype(total_arr.dtype, np.number) and total_arr.dtype != bool:
         problems.append(f"the total reward has dtype {total_arr.dtype}; it must be numeric")
@@ -44,7 +50,9 @@ def inspect_output(output: Any, batch: int) -> tuple[list[str], list[str], float
             continue
         names.append(name)
         arr = np.asarray(value)
-        if arr.shape != (batch,):
+        if arr.shape in ((), (batch, 1)):
+            problems.append(f"{FIXABLE_SHAPE}component '{name}' has shape {arr.shape}; it must have shape ({batch},)")
+        elif arr.shape != (batch,):
             problems.append(f"component '{name}' has shape {arr.shape}; it must have shape ({batch},)")
         elif not np.all(np.isfinite(arr.astype(np.float64))):
             problems.append(f"component '{name}' is NaN or infinite for some transitions")

@@ -391,6 +391,8 @@ class LocalClient:
     interrupted. Calls from several threads take turns on the one loaded model.
     """
 
+    supports_prefill = True  # a final assistant message is continued, not answered
+
     def __init__(self, model_path: Path, *, model: str | None = None, n_ctx: int = 8192,
                  n_threads: int | None = None, n_threads_batch: int | None = None,
                  seed: int | None = None, on_progress: ProgressCallback | None = None) -> None:
