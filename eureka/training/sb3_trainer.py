@@ -188,8 +188,14 @@ def train_member(task: TaskSpec, reward_fn: RewardFn, seed: int,
         train_env.training = False
         if artifacts is not None:
             train_env.save(str(artifacts / f"vecnormalize_seed{seed}.pkl"))
-        fitness, episodes = evaluate_policy_ground_truth(task, model, seed, reward_fn, train_env.normalize_obs)
+        normalize = train_env.normalize_obs
     else:
-        fitness, episodes = evaluate_policy_ground_truth(task, model, seed, reward_fn)
+        normalize = lambda obs: obs  # noqa: E731
+    fitness, episodes = evaluate_policy_ground_truth(task, model, seed, reward_fn, normalize)
+    if artifacts is not None and seed == task.training.seeds[0]:
+        from eureka.video import record_rollout  # never raises: a failure is written to its .json
+
+        record_rollout(task.env, lambda obs: model.predict(normalize(obs), deterministic=True)[0],
+                       artifacts, name=f"rollout_seed{seed}", seed=seed)
     return MemberResult(seed=seed, status="ok", fitness=fitness, checkpoints=checkpoints, episodes=episodes,
                         train_seconds=time.monotonic() - start, env_steps=int(model.num_timesteps))
