@@ -10,6 +10,7 @@ shared machine, read each row with it.
     python bench/local_llm_speed.py                  # the default model (Qwen2.5-Coder-1.5B)
     python bench/local_llm_speed.py --model smollm2  # the tiny test model, a quick dry run
     OMP_WAIT_POLICY=ACTIVE python bench/local_llm_speed.py  # compare with spinning OpenMP threads
+    nice -n -10 python bench/local_llm_speed.py --repeats 2  # shielded from other users (as root)
 """
 
 from __future__ import annotations
@@ -53,7 +54,15 @@ the mechanical energy the car gains, and a bonus for reaching the flag. Explain 
 short comment."""
 
 MAX_TOKENS = 300
-BUSY_LOOP = "import numpy as np\na = np.random.rand(256, 256)\nwhile True:\n    a = a @ a; a /= a.max()"
+# Stops by itself when the benchmark dies, however it dies.
+BUSY_LOOP = """import os, sys
+import numpy as np
+parent = int(sys.argv[1])
+a = np.random.rand(256, 256)
+while os.getppid() == parent:
+    a = a @ a
+    a /= a.max()
+"""
 
 
 @dataclass(frozen=True)
@@ -136,7 +145,8 @@ def sample_once(client: LocalClient, run_id: str, helpers: list[subprocess.Popen
 
 def start_busy_processes(count: int) -> list[subprocess.Popen]:
     environment = dict(os.environ, OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1", MKL_NUM_THREADS="1")
-    return [subprocess.Popen([sys.executable, "-c", BUSY_LOOP], env=environment) for _ in range(count)]
+    command = [sys.executable, "-c", BUSY_LOOP, str(os.getpid())]
+    return [subprocess.Popen(command, env=environment) for _ in range(count)]
 
 
 def stop(processes: list[subprocess.Popen]) -> None:
@@ -149,6 +159,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model", default="", help='text after "local:" ("" = the default model)')
     parser.add_argument("--loads", default="0,1,2", help="numbers of CPU-busy processes to compare")
+    parser.add_argument("--repeats", type=int, default=1, help="samples per row")
     args = parser.parse_args()
 
     settings = [ThreadSetting("1", 1, 1), ThreadSetting("2", 2, 2), ThreadSetting("1 (+2 prompt)", 1, 2)]
@@ -170,7 +181,7 @@ def main() -> None:
         processes = start_busy_processes(busy)
         try:
             time.sleep(1.0 if busy else 0.0)
-            for setting in settings:
+            for setting in [s for _ in range(args.repeats) for s in settings]:
                 result = sample_once(clients[setting.label], next(run_ids), processes)
                 print(f"{busy:>10} {setting.label:>14} {result.prompt_tokens:>10} "
                       f"{result.time_to_first_token_s:>11.1f} {result.decode_tokens_per_s:>12.1f} "

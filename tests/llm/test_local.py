@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import sys
 from pathlib import Path
@@ -37,6 +38,11 @@ def test_chatml_wraps_each_turn_and_opens_the_reply():
     assert prompt == ("<|im_start|>system\nBe brief.<|im_end|>\n"
                       "<|im_start|>user\nHi<|im_end|>\n"
                       "<|im_start|>assistant\n")
+
+
+def test_a_final_assistant_message_is_continued_not_closed():
+    prompt = local.format_chatml([Message("user", "Code?"), Message("assistant", "```python\n")])
+    assert prompt == "<|im_start|>user\nCode?<|im_end|>\n<|im_start|>assistant\n```python\n"
 
 
 # --- joining part files --------------------------------------------------------------------
@@ -270,6 +276,17 @@ def test_generation_ends_at_a_stop_sequence(smollm2):
     assert stopped.text and "\n" not in stopped.text
     assert free.text.startswith(stopped.text)
     assert stopped.completion_tokens < free.completion_tokens
+
+
+def test_a_json_schema_constrains_the_reply(smollm2):
+    if "json_schema" not in GenerationSettings.__dataclass_fields__:
+        pytest.skip("GenerationSettings has no json_schema field yet")
+    schema = {"type": "object", "properties": {"colour": {"type": "string"}, "count": {"type": "integer"}},
+              "required": ["colour", "count"], "additionalProperties": False}
+    settings = GenerationSettings(temperature=0.7, max_tokens=48, json_schema=schema)
+    reply = json.loads(smollm2.complete(CHAT, settings).text)
+    assert set(reply) == {"colour", "count"}
+    assert isinstance(reply["colour"], str) and isinstance(reply["count"], int)
 
 
 def test_a_timeout_is_an_error(smollm2):
