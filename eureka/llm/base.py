@@ -30,6 +30,9 @@ class GenerationSettings:
     max_tokens: int = 1024
     timeout_s: float = 300.0
     stop: tuple[str, ...] = ()  # generation ends at the first of these strings
+    # the reply must be JSON valid against this schema: constrained decoding where the client
+    # supports it (local: a llama.cpp grammar), a response_format hint for API models
+    json_schema: dict | None = None
 
 
 class LLMError(RuntimeError):
