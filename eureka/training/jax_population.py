@@ -485,7 +485,7 @@ def _train_runnable(
             seed=int(seed),
             status="failed" if error else "ok",
             error=error,
-            fitness=fitness if math.isfinite(fitness) else None,
+            fitness=None if error else fitness,
             checkpoints=checkpoints[member],
             # Members train together in one program: this is the whole population's wall time.
             train_seconds=seconds,

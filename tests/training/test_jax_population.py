@@ -112,6 +112,7 @@ def test_a_nan_reward_fails_its_members_only_and_an_untraceable_one_is_left_out(
     for member in nan_outcome.members:
         assert member.status == "failed"
         assert "reward became non-finite" in member.error and "at step" in member.error
+        assert member.fitness is None and len(member.checkpoints) == 2
     assert all(m.status == "ok" for m in without_nan[1].members)
 
     broken = with_nan[3]
