@@ -128,7 +128,7 @@ def continue_run(run_dir: Path, feedback: list[str], iterations: int = 1, parent
     search = open_run(run_dir, listener, sandbox)
     if parent is not None:
         record_dir = _candidate_directory(search, parent)
-        search.elite = search.load_elite(record_dir)
+        search.chosen_parent = search.load_elite(record_dir)  # the best stays the best by fitness
     search.add_feedback(feedback, kind)
     search.settings.iterations = len(search.iterations) + iterations
     return search.run()

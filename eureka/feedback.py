@@ -405,53 +405,18 @@ class RefineSession:
         LLM review and the novelty filter do not (the person chose this reward on purpose).
         """
         from eureka.app import open_run
-        from eureka.search import CandidateRecord, Elite, IterationSummary
-        from eureka.training.runner import CandidateCode
 
         code = (feedback.reward_code or "").replace("\r\n", "\n")
         search = open_run(self.run_dir, self.listener, self.sandbox)
         status = str(search.store.read_json("run.json").get("status", "finished"))
         iteration = len(search.iterations)
-        candidate_id, directory = f"i{iteration}-c0", search.store.candidate_dir(iteration, 0)
-        parent = search.elite.record.id if search.elite else None
-        search.emit("generation_started", iteration=iteration, person=True, feedback_round=number)
         longest = max((len(m) for m in re.findall(r"`+", code)), default=0)
         reply = _render("human_reward.j2", round=number, code=code, fence="`" * max(3, longest + 1))
-        store = search.store
-        store.write_text(f"{directory}/reply.md", reply)
-        store.write_text(f"{directory}/reward.py", code)
-        store.write_json(f"{directory}/human.json", {
+        search.store.write_json(f"{search.store.candidate_dir(iteration, 0)}/human.json", {
             "feedback_round": number, "feedback": f"{FEEDBACK_DIR}/{number:04d}.json",
             "source": str(feedback.reward_file) if feedback.reward_file else "web"})
-        verdict = search.critic.check_code(code)
-        store.write_json(f"{directory}/critic.json", {
-            "accepted": verdict.accepted, "stage": verdict.stage, "problems": verdict.problems,
-            "components": verdict.components, "attempts": [{"attempt": 0, "reply": "reply.md", **verdict.to_json()}]})
-        search.emit("critic_verdict", candidate=candidate_id, attempt=0, accepted=verdict.accepted,
-                    stage=verdict.stage, problems=verdict.problems)
-        record = CandidateRecord(id=candidate_id, iteration=iteration, index=0, parent_id=parent,
-                                 directory=directory, status="trained" if verdict.accepted else "rejected",
-                                 components=verdict.components, problems=verdict.problems)
-        if verdict.accepted:
-            search.emit("training_started", iteration=iteration, candidates=[candidate_id])
-            listener = self.listener
-            (outcome,) = search.runner.train(
-                [CandidateCode(candidate_id, code, store.path(directory))],
-                lambda cid, step, total: listener and listener(
-                    "training_progress", {"candidate": cid, "step": step, "total": total}))
-            reflection = search.record_training(record, outcome)
-            if search.better(record.fitness, search.elite.record.fitness if search.elite else None):
-                search.elite = Elite(record, reply, reflection)
-                store.write_text("best/reward.py", code)
-                search.emit("new_best", candidate=candidate_id, fitness=record.fitness)
-        else:
-            store.write_json(f"{directory}/candidate.json", record)
-        trained = record.status == "trained" and record.fitness is not None
-        summary = IterationSummary(iteration=iteration, candidates=1, accepted=int(verdict.accepted),
-                                   best_candidate=candidate_id if trained else None,
-                                   best_fitness=record.fitness if trained else None)
-        search.iterations.append(summary)
-        search.emit("generation_finished", **summary.model_dump())
+        record = search.person_generation(code, reply)
+        candidate_id = record.id
         search.write_run_json(status)
         search.index()
         (view,) = [c for c in self.candidates() if c.id == candidate_id]

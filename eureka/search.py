@@ -112,7 +112,8 @@ class Search:
         self.listener = listener
         self.indexer = indexer
         self.iterations: list[IterationSummary] = []
-        self.elite: Elite | None = None
+        self.elite: Elite | None = None  # the best so far
+        self.chosen_parent: Elite | None = None  # a person's choice for the next generation only
         self.baselines: dict[str, float | None] = {}
         self.database = ProgramDatabase(critic.transitions, self.better)
         self.budget = Budget(settings.max_tokens, settings.max_cost_usd)
@@ -154,8 +155,9 @@ class Search:
     def add_feedback(self, feedback: list[str], kind: str = "text") -> None:
         """Human feedback that the next generation's prompt carries (as quoted text)."""
         self.pending_feedback.extend(feedback)
+        parent = self.chosen_parent or self.elite
         self.feedback_log.append({"kind": kind, "text": list(feedback), "before_iteration": len(self.iterations),
-                                  "parent": self.elite.record.id if self.elite else None})
+                                  "parent": parent.record.id if parent else None})
 
     # -- outside world -------------------------------------------------------------
     def emit(self, kind: str, /, **data: Any) -> None:
@@ -240,18 +242,18 @@ class Search:
 
     def prompt_for_generation(self) -> tuple[list[Message], str | None, list[str]]:
         feedback, self.pending_feedback = self.pending_feedback, []
-        if self.elite is None:
+        parent, self.chosen_parent = self.chosen_parent or self.elite, None
+        if parent is None:
             return self.prompts.initial_messages(), None, feedback
-        others = [p for p in self.database.elites(self.settings.elites_in_prompt) if p.record.id != self.elite.record.id]
+        others = [p for p in self.database.elites(self.settings.elites_in_prompt) if p.record.id != parent.record.id]
         others = others[: max(0, self.settings.elites_in_prompt - 1)]
-        messages = self.prompts.reflection_messages(self.elite.reply, self.elite.reflection, feedback, others)
-        return messages, self.elite.record.id, feedback
+        messages = self.prompts.reflection_messages(parent.reply, parent.reflection, feedback, others)
+        return messages, parent.record.id, feedback
 
     def run_iteration(self, iteration: int) -> None:
         self.emit("generation_started", iteration=iteration)
         messages, parent, feedback = self.prompt_for_generation()
-        session = self.runner.session(lambda cid, step, total: self.listener and self.listener(
-            "training_progress", {"candidate": cid, "step": step, "total": total}))
+        session = self.runner.session(self._training_progress)
         designed: list[Designed] = []
         finished: dict[str, TrainOutcome] = {}
         for index in range(self.settings.samples):
@@ -299,6 +301,49 @@ class Search:
             best_fitness=best_here.record.fitness if best_here else None)
         self.iterations.append(summary)
         self.emit("generation_finished", **summary.model_dump())
+
+    def person_generation(self, code: str, reply: str) -> CandidateRecord:
+        """A generation of one candidate a person wrote: the critic's static checks and the
+        sandboxed probe apply as to any candidate (not the LLM review or the novelty filter:
+        the person chose this reward on purpose); it trains in the sandbox and may become the best."""
+        iteration = len(self.iterations)
+        candidate_id, directory = f"i{iteration}-c0", self.store.candidate_dir(iteration, 0)
+        parent = self.elite.record.id if self.elite else None
+        self.emit("generation_started", iteration=iteration, person=True)
+        self.store.write_text(f"{directory}/reply.md", reply)
+        self.store.write_text(f"{directory}/reward.py", code)
+        verdict = self.critic.check_code(code)
+        self.store.write_json(f"{directory}/critic.json", {
+            "accepted": verdict.accepted, "stage": verdict.stage, "problems": verdict.problems,
+            "components": verdict.components, "attempts": [{"attempt": 0, "reply": "reply.md", **verdict.to_json()}]})
+        self.emit("critic_verdict", candidate=candidate_id, attempt=0, accepted=verdict.accepted,
+                  stage=verdict.stage, problems=verdict.problems)
+        record = CandidateRecord(id=candidate_id, iteration=iteration, index=0, parent_id=parent,
+                                 directory=directory, status="trained" if verdict.accepted else "rejected",
+                                 components=verdict.components, problems=verdict.problems)
+        if verdict.accepted:
+            self.emit("training_started", iteration=iteration, candidates=[candidate_id])
+            (outcome,) = self.runner.train([CandidateCode(candidate_id, code, self.store.path(directory))],
+                                           self._training_progress)
+            reflection = self.record_training(record, outcome)
+            self.database.add(record, code)
+            if self.better(record.fitness, self.elite.record.fitness if self.elite else None):
+                self.elite = Elite(record, reply, reflection)
+                self.store.write_text("best/reward.py", code)
+                self.emit("new_best", candidate=candidate_id, fitness=record.fitness)
+        else:
+            self.store.write_json(f"{directory}/candidate.json", record)
+        trained = record.status == "trained" and record.fitness is not None
+        summary = IterationSummary(iteration=iteration, candidates=1, accepted=int(verdict.accepted),
+                                   best_candidate=candidate_id if trained else None,
+                                   best_fitness=record.fitness if trained else None)
+        self.iterations.append(summary)
+        self.emit("generation_finished", **summary.model_dump())
+        return record
+
+    def _training_progress(self, candidate_id: str, step: int, total: int) -> None:
+        if self.listener:
+            self.listener("training_progress", {"candidate": candidate_id, "step": step, "total": total})
 
     def is_novel(self, item: Designed) -> bool:
         """Skip training a candidate that is the same as one already evaluated in this run."""

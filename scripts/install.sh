@@ -10,8 +10,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-extras="local,jax"
-[[ "${1:-}" == "--dev" ]] && extras="$extras,dev"
+extras="local,jax,web"
+dev=false
+[[ "${1:-}" == "--dev" ]] && { extras="$extras,dev"; dev=true; }
 
 # Sandboxes: Docker engine + offline image, bubblewrap.
 bash sandboxes/setup.sh
@@ -22,4 +23,8 @@ python3 -c "import torch" 2>/dev/null || python3 -m pip install --quiet "torch==
 # llama.cpp's Python binding, without the multimodal and command-line tools we do not use.
 export CMAKE_ARGS="${CMAKE_ARGS:--DLLAVA_BUILD=OFF -DLLAMA_BUILD_TOOLS=OFF -DLLAMA_BUILD_EXAMPLES=OFF -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_SERVER=OFF}"
 python3 -m pip install --quiet -e ".[${extras}]"
+if $dev; then
+  # Browser tests drive Debian's Chromium with Playwright (never `playwright install`).
+  command -v chromium >/dev/null || { apt-get update -qq && apt-get install -y -qq chromium; }
+fi
 echo "eureka installed: $(command -v eureka)"
