@@ -11,7 +11,7 @@ from eureka.envs import sample_transitions, space_info
 from eureka.llm import make_client, resolve_model
 from eureka.llm.base import GenerationSettings
 from eureka.prompts import PromptBuilder
-from eureka.sandbox import make_sandbox
+from eureka.sandbox import SandboxLimits, make_sandbox
 from eureka.search import Listener, RunResult, Search, SearchSettings
 from eureka.store import RunStore, RunStoreError
 from eureka.task import TaskSpec, task_from_dict
@@ -43,7 +43,7 @@ def build_search(task: TaskSpec, store: RunStore, settings: SearchSettings,
     return Search(
         task=task,
         client=client,
-        critic=Critic(sandbox, space, transitions, fitness=task.fitness),
+        critic=Critic(sandbox, space, transitions, probe_limits(task), fitness=task.fitness),
         runner=TrainingRunner(sandbox, task, workers=workers or os.cpu_count()),
         store=store,
         prompts=PromptBuilder(task, space),
@@ -51,6 +51,13 @@ def build_search(task: TaskSpec, store: RunStore, settings: SearchSettings,
         listener=listener,
         indexer=update_index,
     )
+
+
+def probe_limits(task: TaskSpec) -> SandboxLimits:
+    """JAX alone takes ~330 MB and tracing plus a jitted call some seconds under load."""
+    if task.env.backend == "jax":
+        return SandboxLimits(timeout_s=180.0, memory_mb=2048)
+    return SandboxLimits(timeout_s=60.0, memory_mb=1024)
 
 
 def update_index(store: RunStore) -> None:

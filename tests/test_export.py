@@ -17,7 +17,7 @@ from eureka.cli import cli
 from eureka.export import check_files, fitness_reproduced, split_reward_file
 
 ROOT = Path(__file__).resolve().parent.parent
-SCRIPTED = ROOT / "tests" / "data" / "scripted" / "cartpole"
+SCRIPTED = ROOT / "tests" / "data" / "scripted" / "cartpole_numpy"
 
 
 def run_cli(args: list[str]):
@@ -33,7 +33,7 @@ def run_dir(tmp_path_factory, sandbox_name: str) -> Path:
     """A real two-generation scripted run on a small budget (training is seeded: --verify must
     reproduce whatever fitness it reached)."""
     tmp = tmp_path_factory.mktemp("export-run")
-    data = yaml.safe_load((ROOT / "tasks" / "cartpole.yaml").read_text())
+    data = yaml.safe_load((ROOT / "tests" / "data" / "tasks" / "cartpole_gymnasium.yaml").read_text())
     data["training"]["timesteps"] = 8192
     data["training"]["hyperparams"]["n_epochs"] = 5
     data["fitness"]["eval_episodes"] = 3

@@ -15,7 +15,7 @@ from eureka.cli import cli
 from eureka.index import RunIndex, read_run, update_index
 
 ROOT = Path(__file__).resolve().parent.parent
-SCRIPTED = ROOT / "tests" / "data" / "scripted" / "cartpole"
+SCRIPTED = ROOT / "tests" / "data" / "scripted" / "cartpole_numpy"
 WIDE = {"COLUMNS": "200"}  # rich folds long run ids at 80 columns
 
 
@@ -27,7 +27,7 @@ def run_cli(args: list, env: dict | None = None):
 def real_run(tmp_path_factory, sandbox_name: str) -> Path:
     """One real scripted run (one generation: i0-c0 and i0-c1 trained, i0-c2 rejected)."""
     tmp = tmp_path_factory.mktemp("index-run")
-    data = yaml.safe_load((ROOT / "tasks" / "cartpole.yaml").read_text())
+    data = yaml.safe_load((ROOT / "tests" / "data" / "tasks" / "cartpole_gymnasium.yaml").read_text())
     data["training"].update(timesteps=2048)
     data["training"]["hyperparams"]["n_epochs"] = 5
     data["fitness"]["eval_episodes"] = 2

@@ -35,7 +35,7 @@ def finished_run(tmp_path_factory: pytest.TempPathFactory, sandbox_name: str, in
     """A copy (under `into`) of one finished scripted run: 1 generation of 2 trained candidates."""
     if sandbox_name not in _FINISHED:
         base = tmp_path_factory.mktemp("scripted-run")
-        task = yaml.safe_load((ROOT / "tasks" / "cartpole.yaml").read_text())
+        task = yaml.safe_load((ROOT / "tests" / "data" / "tasks" / "cartpole_gymnasium.yaml").read_text())
         task["training"]["timesteps"] = 1024
         task["fitness"].pop("target")  # no early stop
         task["fitness"]["eval_episodes"] = 2

@@ -17,7 +17,7 @@ from eureka.cli import cli
 from eureka.report import line_chart, nice_ticks, SeriesData
 
 ROOT = Path(__file__).resolve().parent.parent
-SCRIPTED = ROOT / "tests" / "data" / "scripted" / "cartpole"
+SCRIPTED = ROOT / "tests" / "data" / "scripted" / "cartpole_numpy"
 HOSTILE = '    # keep |angle| < 0.2 & "calm" </code></pre><script>alert(1)</script>\n'
 
 
@@ -33,7 +33,7 @@ def run_dir(tmp_path_factory, sandbox_name: str) -> Path:
     shutil.copytree(SCRIPTED, replies)
     for reply in sorted(replies.glob("0[789]_*.md")):  # the three replies of generation 1
         reply.write_text(reply.read_text().replace("    total = ", HOSTILE + "    total = ", 1))
-    data = yaml.safe_load((ROOT / "tasks" / "cartpole.yaml").read_text())
+    data = yaml.safe_load((ROOT / "tests" / "data" / "tasks" / "cartpole_gymnasium.yaml").read_text())
     data["training"]["timesteps"] = 2048
     data["training"]["hyperparams"]["n_epochs"] = 5
     data["fitness"]["eval_episodes"] = 2

@@ -15,11 +15,11 @@ import pytest
 import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
-SCRIPTED = ROOT / "tests" / "data" / "scripted" / "cartpole"
+SCRIPTED = ROOT / "tests" / "data" / "scripted" / "cartpole_numpy"
 
 
 def task_file(tmp_path: Path) -> Path:
-    data = yaml.safe_load((ROOT / "tasks" / "cartpole.yaml").read_text())
+    data = yaml.safe_load((ROOT / "tests" / "data" / "tasks" / "cartpole_gymnasium.yaml").read_text())
     data["training"]["timesteps"] = 6000
     data["fitness"].pop("target")
     data["fitness"]["eval_episodes"] = 2

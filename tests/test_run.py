@@ -12,11 +12,11 @@ from click.testing import CliRunner
 from eureka.cli import cli
 
 ROOT = Path(__file__).resolve().parent.parent
-SCRIPTED = ROOT / "tests" / "data" / "scripted" / "cartpole"
+SCRIPTED = ROOT / "tests" / "data" / "scripted" / "cartpole_numpy"
 
 
 def small_cartpole(tmp_path: Path) -> Path:
-    data = yaml.safe_load((ROOT / "tasks" / "cartpole.yaml").read_text())
+    data = yaml.safe_load((ROOT / "tests" / "data" / "tasks" / "cartpole_gymnasium.yaml").read_text())
     data["training"]["timesteps"] = 2048
     data["fitness"].pop("target")  # no early stop: both generations must run
     data["fitness"]["eval_episodes"] = 2

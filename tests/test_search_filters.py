@@ -14,7 +14,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def tiny_task(tmp_path: Path) -> Path:
-    data = yaml.safe_load((ROOT / "tasks" / "cartpole.yaml").read_text())
+    data = yaml.safe_load((ROOT / "tests" / "data" / "tasks" / "cartpole_gymnasium.yaml").read_text())
     data["training"]["timesteps"] = 2048
     data["fitness"].pop("target")
     data["fitness"]["eval_episodes"] = 2

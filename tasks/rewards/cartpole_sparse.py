@@ -1,8 +1,8 @@
 """Sparse CartPole reward: -1 when the episode fails, 0 otherwise."""
 
-import numpy as np
+import jax.numpy as jnp
 
 
 def compute_reward(obs, action, next_obs, terminated):
-    failure = -terminated.astype(np.float32)
+    failure = -terminated.astype(jnp.float32)
     return failure, {"failure": failure}

@@ -1,14 +1,14 @@
 """Human-written MountainCar reward: potential-based shaping on mechanical energy, plus a goal bonus."""
 
-import numpy as np
+import jax.numpy as jnp
 
 
 def compute_reward(obs, action, next_obs, terminated):
     def energy(state):
         # the track height is sin(3x); gravity in the dynamics is 0.0025 per step
-        return 0.5 * state[:, 1] ** 2 + 0.0025 / 3.0 * np.sin(3.0 * state[:, 0])
+        return 0.5 * state[:, 1] ** 2 + 0.0025 / 3.0 * jnp.sin(3.0 * state[:, 0])
 
     gain = 1000.0 * (0.99 * energy(next_obs) - energy(obs))
-    goal = 10.0 * terminated.astype(np.float32)
+    goal = 10.0 * terminated.astype(jnp.float32)
     total = gain + goal
     return total, {"energy_gain": gain, "goal": goal}

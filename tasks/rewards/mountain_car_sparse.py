@@ -1,8 +1,8 @@
 """Sparse MountainCar reward: 1 when the car reaches the flag, 0 otherwise."""
 
-import numpy as np
+import jax.numpy as jnp
 
 
 def compute_reward(obs, action, next_obs, terminated):
-    goal = terminated.astype(np.float32)
+    goal = terminated.astype(jnp.float32)
     return goal, {"goal": goal}

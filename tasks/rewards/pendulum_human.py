@@ -1,10 +1,10 @@
 """Human-written Pendulum reward: upright, slow, with little torque."""
 
-import numpy as np
+import jax.numpy as jnp
 
 
 def compute_reward(obs, action, next_obs, terminated):
-    theta = np.arctan2(obs[:, 1], obs[:, 0])
+    theta = jnp.arctan2(obs[:, 1], obs[:, 0])
     angle = -theta ** 2
     speed = -0.1 * obs[:, 2] ** 2
     effort = -0.001 * action[:, 0] ** 2
