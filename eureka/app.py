@@ -32,6 +32,7 @@ class RunOptions:
     max_tokens: int | None = None
     max_cost_usd: float | None = None
     review: bool | None = None
+    overlap: bool = True
 
 
 def build_search(task: TaskSpec, store: RunStore, settings: SearchSettings,
@@ -96,6 +97,7 @@ def start_run(task: TaskSpec, options: RunOptions, listener: Listener | None = N
         max_tokens=options.max_tokens,
         max_cost_usd=options.max_cost_usd,
         llm_review=review_enabled(options.review, task.llm.review, model),
+        overlap=options.overlap,
     )
     make_sandbox(settings.sandbox)  # fail before a run directory exists if no sandbox can run
     store = RunStore.create(options.runs_dir, task.name)

@@ -37,8 +37,10 @@ def cli() -> None:
 @click.option("--max-cost", type=click.FloatRange(min=0), help="stop cleanly once the LLM cost this many USD")
 @click.option("--review/--no-review", default=None,
               help="LLM critic pass before training (default: on for API models)")
+@click.option("--overlap/--no-overlap", default=True, show_default=True,
+              help="train accepted candidates while the next ones are designed (gymnasium backend)")
 def run(task_file: Path, model, iterations, samples, sandbox, runs_dir: Path, with_baselines: bool,
-        max_tokens, max_cost, review) -> None:
+        max_tokens, max_cost, review, overlap: bool) -> None:
     """Design rewards for TASK_FILE (a task YAML)."""
     from eureka.app import RunOptions, start_run
     from eureka.llm.base import LLMError
@@ -58,7 +60,7 @@ def run(task_file: Path, model, iterations, samples, sandbox, runs_dir: Path, wi
     ui = RunConsole()
     options = RunOptions(model=model, iterations=iterations, samples=samples, sandbox=sandbox,
                          runs_dir=runs_dir, with_baselines=with_baselines, max_tokens=max_tokens,
-                         max_cost_usd=max_cost, review=review)
+                         max_cost_usd=max_cost, review=review, overlap=overlap)
     try:
         result = start_run(task, options, listener=ui)
     except (SandboxError, LLMError) as exc:

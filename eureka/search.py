@@ -53,6 +53,7 @@ class SearchSettings:
     max_tokens: int | None = None  # budget for the whole run
     max_cost_usd: float | None = None
     llm_review: bool = False  # the LLM critic pass before training
+    overlap: bool = True  # train candidates while the next ones are being designed
 
     def to_json(self) -> dict[str, Any]:
         return {"iterations": self.iterations, "samples": self.samples, "max_repairs": self.max_repairs,
@@ -253,7 +254,7 @@ class Search:
     def run_iteration(self, iteration: int) -> None:
         self.emit("generation_started", iteration=iteration)
         messages, parent, feedback = self.prompt_for_generation()
-        session = self.runner.session(self._training_progress)
+        session = self.runner.session(self._training_progress, overlap=self.settings.overlap)
         designed: list[Designed] = []
         finished: dict[str, TrainOutcome] = {}
         for index in range(self.settings.samples):

@@ -56,9 +56,10 @@ class TrainingRunner:
             session.submit(candidate)
         return session.results()
 
-    def session(self, progress: ProgressFn | None = None) -> "TrainingSession":
-        """Submit candidates as they come; per-candidate backends start training at once."""
-        return TrainingSession(self, progress)
+    def session(self, progress: ProgressFn | None = None, overlap: bool = True) -> "TrainingSession":
+        """Submit candidates as they come; per-candidate backends start training at once
+        unless `overlap` is off (then everything starts at `results()`)."""
+        return TrainingSession(self, progress, overlap)
 
     def _run_job(self, candidates: list[CandidateCode], progress: ProgressFn | None) -> list[TrainOutcome]:
         scratch = Path(tempfile.mkdtemp(prefix="eureka-train-"))
@@ -103,16 +104,17 @@ class TrainingSession:
     (so training overlaps the design of the next candidates); a JAX population waits for
     the whole generation and trains it in one program."""
 
-    def __init__(self, runner: TrainingRunner, progress: ProgressFn | None) -> None:
+    def __init__(self, runner: TrainingRunner, progress: ProgressFn | None, overlap: bool = True) -> None:
         self.runner = runner
         self.progress = progress
         self.population = runner.task.env.backend == "jax"
+        self.overlap = overlap
         self.queued: list[CandidateCode] = []
         self.futures: list[Future] = []
         self.pool = None if self.population else ThreadPoolExecutor(max_workers=runner.workers)
 
     def submit(self, candidate: CandidateCode) -> None:
-        if self.pool is None:
+        if self.pool is None or not self.overlap:
             self.queued.append(candidate)
         else:
             self.futures.append(self.pool.submit(self.runner._run_job, [candidate], self.progress))
@@ -120,6 +122,8 @@ class TrainingSession:
     def results(self) -> list[TrainOutcome]:
         if self.pool is None:
             return self.runner._run_job(self.queued, self.progress) if self.queued else []
+        for candidate in self.queued:
+            self.futures.append(self.pool.submit(self.runner._run_job, [candidate], self.progress))
         try:
             return [outcome for future in self.futures for outcome in future.result()]
         finally:
