@@ -84,3 +84,59 @@ class PromptBuilder:
             Message("assistant", reply),
             Message("user", render("repair.j2", problems=problems)),
         ]
+
+
+class SpecPromptBuilder:
+    """The prompts of structured mode (eureka.spec): same methods as `PromptBuilder`, but the
+    model answers with a JSON reward spec, and previous rewards are shown as their specs."""
+
+    def __init__(self, task: TaskSpec, space: SpaceInfo, mode: Any, edit_options: int = 6) -> None:
+        from eureka.spec import WEIGHTS, WIDTHS
+
+        self.task = task
+        self.space = space
+        self.mode = mode  # eureka.spec.SpecMode
+        self.edit_options = edit_options  # ready-made one-step edits of the parent in a reflection prompt
+        vocabulary = mode.vocabulary
+        self.system = render("spec_system.j2", space=space, kinds=vocabulary.kinds, weights=list(WEIGHTS),
+                             widths=list(WIDTHS), max_terms=vocabulary.max_terms)
+        self.initial = render("spec_initial.j2", task=task, quantities=mode.quantities,
+                              action=task.context.action)
+
+    def initial_messages(self) -> list[Message]:
+        return [Message("system", self.system), Message("user", self.initial)]
+
+    def reflection_messages(self, parent_reply: str, reflection: Any, feedback: list[str] | None = None,
+                            other_elites: list[Any] | None = None) -> list[Message]:
+        """The parent's spec, then its reflection, human feedback, other elites' specs and
+        ready-made edits of the parent's spec to choose from."""
+        import zlib
+
+        from eureka.spec import edits
+
+        elites = []
+        for elite in other_elites or []:
+            spec = self.mode.spec_text(elite.code)
+            if spec is not None:
+                fitness = elite.record.fitness
+                elites.append({"spec": spec, "fitness": "none" if fitness is None else f"{fitness:.4g}"})
+        parent = self.mode.spec_of(parent_reply)
+        options = []
+        if parent is not None and self.edit_options:
+            seed = zlib.crc32(parent.dumps().encode())
+            options = [{"description": e.description, "spec": e.spec.dumps()}
+                       for e in edits(parent, self.mode.vocabulary, self.edit_options, seed)]
+        return self.initial_messages() + [
+            Message("assistant", parent.dumps() if parent else parent_reply.strip()),
+            Message("user", render("spec_reflection.j2", reflection=reflection, feedback=feedback or [],
+                                   elites=elites, edits=options)),
+        ]
+
+    def review_messages(self, code: str) -> list[Message]:
+        return self.initial_messages() + [Message("user", render("review.j2", code=code))]
+
+    def repair_messages(self, messages: list[Message], reply: str, problems: list[str]) -> list[Message]:
+        return messages + [
+            Message("assistant", reply.strip()),
+            Message("user", render("spec_repair.j2", problems=problems)),
+        ]

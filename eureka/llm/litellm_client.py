@@ -40,6 +40,11 @@ class LiteLLMClient:
         )
         if settings.stop:
             kwargs["stop"] = list(settings.stop)
+        if settings.json_schema is not None and _supports_schema(litellm, self.model):
+            # best effort: strict mode would refuse keywords some providers lack (minItems, const);
+            # the reply is parsed and validated by the caller anyway
+            kwargs["response_format"] = {"type": "json_schema", "json_schema": {
+                "name": "reply", "schema": settings.json_schema, "strict": False}}
         if self.api_base:
             kwargs["api_base"] = self.api_base
         if self.api_key:
@@ -52,6 +57,11 @@ class LiteLLMClient:
                 if attempt == self.max_attempts:
                     raise LLMError(f"{self.model}: gave up after {attempt} attempts: {_short(exc)}") from None
                 time.sleep(self.backoff_s * 2 ** (attempt - 1) * (1 + random.random() * 0.25))
+                continue
+            except openai.BadRequestError as exc:
+                if "response_format" not in kwargs or attempt == self.max_attempts:
+                    raise LLMError(f"{self.model}: {_short(exc)}") from None
+                kwargs.pop("response_format")  # the provider refused the schema: ask without it
                 continue
             except openai.APIError as exc:
                 raise LLMError(f"{self.model}: {_short(exc)}") from None
@@ -67,6 +77,13 @@ class LiteLLMClient:
                 latency_s=latency,
             )
         raise AssertionError("unreachable")
+
+
+def _supports_schema(litellm, model: str) -> bool:
+    try:
+        return bool(litellm.supports_response_schema(model=model))
+    except Exception:  # unknown model: litellm raises; send no schema
+        return False
 
 
 def _cost(litellm, response) -> float:
