@@ -33,6 +33,8 @@ class RunOptions:
     max_cost_usd: float | None = None
     review: bool | None = None
     overlap: bool = True
+    constant_variants: int | None = None
+    mode: str | None = None
 
 
 def build_search(task: TaskSpec, store: RunStore, settings: SearchSettings,
@@ -41,16 +43,24 @@ def build_search(task: TaskSpec, store: RunStore, settings: SearchSettings,
     client = make_client(settings.model)
     space = space_info(task.env)
     transitions = sample_transitions(task.env, PROBE_TRANSITIONS, seed=0)
+    spec_mode, prompts = None, PromptBuilder(task, space)
+    if settings.mode == "spec":
+        from eureka.prompts import SpecPromptBuilder
+        from eureka.spec import SpecMode
+
+        spec_mode = SpecMode.for_task(task, space, transitions)
+        prompts = SpecPromptBuilder(task, space, spec_mode)
     return Search(
         task=task,
         client=client,
         critic=Critic(sandbox, space, transitions, probe_limits(task), fitness=task.fitness),
         runner=TrainingRunner(sandbox, task, workers=workers or os.cpu_count()),
         store=store,
-        prompts=PromptBuilder(task, space),
+        prompts=prompts,
         settings=settings,
         listener=listener,
         indexer=update_index,
+        spec_mode=spec_mode,
     )
 
 
@@ -83,6 +93,26 @@ def review_enabled(cli: bool | None, task: bool | None, model: str) -> bool:
     return not (model == "local" or model.startswith(("local:", "scripted:")))
 
 
+def design_mode(cli: str | None, task: str | None, model: str) -> str:
+    """Free-form code for capable models; a structured spec for the small embedded one, which
+    chooses well among options but writes useless free-form rewards (see eureka/spec.py)."""
+    if cli is not None:
+        return cli
+    if task is not None:
+        return task
+    return "spec" if model == "local" or model.startswith("local:") else "code"
+
+
+def default_variants(cli: int | None, task: TaskSpec) -> int:
+    """Constant tuning is nearly free inside a JAX population; on the gymnasium backend
+    each variant is one more training process, so it is off unless asked for."""
+    if cli is not None:
+        return cli
+    if task.search.constant_variants is not None:
+        return task.search.constant_variants
+    return 4 if task.env.backend == "jax" else 0
+
+
 def start_run(task: TaskSpec, options: RunOptions, listener: Listener | None = None) -> RunResult:
     model = resolve_model(options.model, task.llm.model)
     settings = SearchSettings(
@@ -98,6 +128,8 @@ def start_run(task: TaskSpec, options: RunOptions, listener: Listener | None = N
         max_cost_usd=options.max_cost_usd,
         llm_review=review_enabled(options.review, task.llm.review, model),
         overlap=options.overlap,
+        constant_variants=default_variants(options.constant_variants, task),
+        mode=design_mode(options.mode, task.llm.mode, model),
     )
     make_sandbox(settings.sandbox)  # fail before a run directory exists if no sandbox can run
     store = RunStore.create(options.runs_dir, task.name)

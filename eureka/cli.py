@@ -39,8 +39,12 @@ def cli() -> None:
               help="LLM critic pass before training (default: on for API models)")
 @click.option("--overlap/--no-overlap", default=True, show_default=True,
               help="train accepted candidates while the next ones are designed (gymnasium backend)")
+@click.option("--tune", "constant_variants", type=click.IntRange(min=0),
+              help="constant-tuning variants trained beside each candidate (default: 4 on jax, 0 on gymnasium)")
+@click.option("--mode", type=click.Choice(["code", "spec"]),
+              help="free-form reward code, or a structured reward spec (default: spec for the embedded model)")
 def run(task_file: Path, model, iterations, samples, sandbox, runs_dir: Path, with_baselines: bool,
-        max_tokens, max_cost, review, overlap: bool) -> None:
+        max_tokens, max_cost, review, overlap: bool, constant_variants, mode) -> None:
     """Design rewards for TASK_FILE (a task YAML)."""
     from eureka.app import RunOptions, start_run
     from eureka.llm.base import LLMError
@@ -60,7 +64,8 @@ def run(task_file: Path, model, iterations, samples, sandbox, runs_dir: Path, wi
     ui = RunConsole()
     options = RunOptions(model=model, iterations=iterations, samples=samples, sandbox=sandbox,
                          runs_dir=runs_dir, with_baselines=with_baselines, max_tokens=max_tokens,
-                         max_cost_usd=max_cost, review=review, overlap=overlap)
+                         max_cost_usd=max_cost, review=review, overlap=overlap,
+                         constant_variants=constant_variants, mode=mode)
     try:
         result = start_run(task, options, listener=ui)
     except (SandboxError, LLMError) as exc:

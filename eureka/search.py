@@ -25,6 +25,7 @@ from eureka.store import RUN_FORMAT_VERSION, RunStore, library_versions
 from eureka.task import TaskSpec
 from eureka.training.base import TrainOutcome
 from eureka.training.runner import CandidateCode, TrainingRunner
+from eureka.tuning import Variant, variants_of
 
 Listener = Callable[[str, dict[str, Any]], None]
 CODE_PREFILL = "```python\n"
@@ -54,12 +55,15 @@ class SearchSettings:
     max_cost_usd: float | None = None
     llm_review: bool = False  # the LLM critic pass before training
     overlap: bool = True  # train candidates while the next ones are being designed
+    constant_variants: int = 0  # constant-tuning variants trained beside each candidate
+    mode: str = "code"  # "code": free-form reward code; "spec": a structured reward spec (small models)
 
     def to_json(self) -> dict[str, Any]:
         return {"iterations": self.iterations, "samples": self.samples, "max_repairs": self.max_repairs,
                 "sandbox": self.sandbox, "with_baselines": self.with_baselines,
                 "elites_in_prompt": self.elites_in_prompt, "max_tokens": self.max_tokens,
                 "max_cost_usd": self.max_cost_usd, "llm_review": self.llm_review,
+                "constant_variants": self.constant_variants, "mode": self.mode,
                 "temperature": self.generation.temperature, "max_tokens_per_reply": self.generation.max_tokens}
 
     @classmethod
@@ -69,7 +73,8 @@ class SearchSettings:
                                                  max_tokens=data["max_tokens_per_reply"]),
                    model=model, sandbox=data["sandbox"], with_baselines=data.get("with_baselines", False),
                    elites_in_prompt=data.get("elites_in_prompt", 1), max_tokens=data.get("max_tokens"),
-                   max_cost_usd=data.get("max_cost_usd"), llm_review=data.get("llm_review", False))
+                   max_cost_usd=data.get("max_cost_usd"), llm_review=data.get("llm_review", False),
+                   constant_variants=data.get("constant_variants", 0), mode=data.get("mode", "code"))
 
 
 @dataclass
@@ -92,6 +97,18 @@ class RunResult:
 
 
 @dataclass
+class Tuning:
+    outcome: TrainOutcome  # the winner's, under the candidate's id
+    rows: list[dict[str, Any]]
+    winner: str
+    summary: str
+
+
+def _fmt(value: float | None) -> str:
+    return "-" if value is None else f"{value:.4g}"
+
+
+@dataclass
 class Designed:
     record: CandidateRecord
     code: str | None  # None: rejected
@@ -102,7 +119,8 @@ class Designed:
 class Search:
     def __init__(self, task: TaskSpec, client: LLMClient, critic: Critic, runner: TrainingRunner,
                  store: RunStore, prompts: PromptBuilder, settings: SearchSettings,
-                 listener: Listener | None = None, indexer: Callable[[RunStore], None] | None = None) -> None:
+                 listener: Listener | None = None, indexer: Callable[[RunStore], None] | None = None,
+                 spec_mode: Any = None) -> None:
         self.task = task
         self.client = client
         self.critic = critic
@@ -112,6 +130,7 @@ class Search:
         self.settings = settings
         self.listener = listener
         self.indexer = indexer
+        self.spec_mode = spec_mode  # eureka.spec.SpecMode in structured mode; its prompts are in `prompts`
         self.iterations: list[IterationSummary] = []
         self.elite: Elite | None = None  # the best so far
         self.chosen_parent: Elite | None = None  # a person's choice for the next generation only
@@ -257,6 +276,7 @@ class Search:
         session = self.runner.session(self._training_progress, overlap=self.settings.overlap)
         designed: list[Designed] = []
         finished: dict[str, TrainOutcome] = {}
+        variants: dict[str, list[Variant]] = {}
         for index in range(self.settings.samples):
             if self.budget.exhausted:
                 break
@@ -269,7 +289,11 @@ class Search:
                 finished[item.record.id] = done
             else:
                 session.submit(CandidateCode(item.record.id, item.code, self.store.path(item.record.directory)))
-                self.emit("training_submitted", candidate=item.record.id)
+                variants[item.record.id] = variants_of(item.record.id, item.code, self.settings.constant_variants)
+                for k, variant in enumerate(variants[item.record.id]):
+                    session.submit(CandidateCode(variant.id, variant.code,
+                                                 self.store.path(item.record.directory, "variants", str(k))))
+                self.emit("training_submitted", candidate=item.record.id, variants=len(variants[item.record.id]))
         if self.settings.with_baselines and iteration == 0:
             for baseline in self.baseline_candidates():
                 session.submit(baseline)
@@ -280,7 +304,10 @@ class Search:
         best_here: Elite | None = None
         for item in accepted:
             outcome = finished.get(item.record.id) or fresh[item.record.id]
-            reflection = self.record_training(item.record, outcome, announce=item.record.id in fresh)
+            tuning = self.pick_variant(item, outcome, variants.get(item.record.id, []), fresh)
+            if tuning is not None:
+                outcome = tuning.outcome
+            reflection = self.record_training(item.record, outcome, announce=item.record.id in fresh, tuning=tuning)
             self.database.add(item.record, item.code or "")
             if outcome.ok:
                 self.database.pool.add_from_dir(item.record.id, self.store.path(item.record.directory))
@@ -370,6 +397,9 @@ class Search:
             return self.replay[purpose], "replayed"
         self.watch_generation(candidate_id)
         settings = self.settings.generation
+        if self.spec_mode is not None and expect_code:
+            settings = self.spec_mode.generation_settings(settings)  # JSON under the task's schema
+            expect_code = False
         prefill = expect_code and getattr(self.client, "supports_prefill", False)
         if prefill:
             # A model we run ourselves starts right at the code and stops at its closing
@@ -426,7 +456,10 @@ class Search:
             self.store.write_text(f"{directory}/reply.md", reply)
             self.emit("llm_reply", candidate=candidate_id, attempt=attempt, llm_file=llm_file,
                       completion_tokens=completion.completion_tokens, latency_s=round(completion.latency_s, 2))
-            code, verdict = self.critic.check_reply(reply)
+            if self.spec_mode is not None:
+                code, verdict = self.spec_mode.check_reply(self.critic, reply)
+            else:
+                code, verdict = self.critic.check_reply(reply)
             if code is not None:
                 self.store.write_text(f"{directory}/reward.py", code)
             if verdict.accepted and self.settings.llm_review and code is not None:
@@ -468,8 +501,37 @@ class Search:
             return None
         return TrainOutcome.model_validate(self.store.read_json(f"{record.directory}/metrics.json")["outcome"])
 
-    def record_training(self, record: CandidateRecord, outcome: TrainOutcome, announce: bool = True) -> Reflection:
+    def pick_variant(self, item: Designed, base: TrainOutcome, variants: list[Variant],
+                     outcomes: dict[str, TrainOutcome]) -> "Tuning | None":
+        """The best of a candidate and its constant variants; a winning variant becomes the candidate."""
+        if not variants:
+            return None
+        rows = [{"id": item.record.id, "label": "as written", "constants": {}, "fitness": base.fitness}]
+        best_code, best_outcome, best_label = item.code, base, "as written"
+        for variant in variants:
+            outcome = outcomes.get(variant.id)
+            fitness = outcome.fitness if outcome else None
+            rows.append({"id": variant.id, "label": variant.label, "constants": variant.constants, "fitness": fitness})
+            if outcome is not None and self.better(fitness, best_outcome.fitness):
+                best_code, best_outcome, best_label = variant.code, outcome, variant.label
+        if best_label != "as written":
+            self.store.write_text(f"{item.record.directory}/reward_as_written.py", item.code or "")
+            self.store.write_text(f"{item.record.directory}/reward.py", best_code or "")
+            item.code = best_code
+        winner = TrainOutcome(candidate_id=item.record.id, members=best_outcome.members)
+        summary = (f"Constant tuning tried {len(variants)} variants of the named constants: "
+                   f"{'the reward as written stayed best' if best_label == 'as written' else 'won: ' + best_label} "
+                   f"(task score {_fmt(winner.fitness)} vs {_fmt(base.fitness)} as written).")
+        self.emit("constants_tuned", candidate=item.record.id, winner=best_label, fitness=winner.fitness,
+                  base_fitness=base.fitness)
+        return Tuning(winner, rows, best_label, summary)
+
+    def record_training(self, record: CandidateRecord, outcome: TrainOutcome, announce: bool = True,
+                        tuning: "Tuning | None" = None) -> Reflection:
         reflection = reflect(outcome, self.task.fitness)
+        if tuning is not None:
+            reflection = Reflection(reflection.text + "\n\n" + tuning.summary, reflection.checkpoints,
+                                    reflection.advice)
         record.fitness = outcome.fitness
         record.fitness_per_seed = [m.fitness for m in outcome.members]
         record.status = "trained" if outcome.ok else "failed"
@@ -477,7 +539,8 @@ class Search:
             record.problems = [m.error for m in outcome.members if m.error]
         self.store.write_json(f"{record.directory}/metrics.json", {
             "candidate": record.id, "fitness": outcome.fitness, "outcome": outcome,
-            "reflection": reflection.text})
+            "reflection": reflection.text,
+            "constant_tuning": None if tuning is None else {"winner": tuning.winner, "variants": tuning.rows}})
         self.store.write_json(f"{record.directory}/candidate.json", record)
         if announce:
             self.emit("candidate_trained", candidate=record.id, status=record.status, fitness=record.fitness,

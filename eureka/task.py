@@ -70,12 +70,17 @@ class SearchSpec(_Strict):
     samples: int = Field(default=4, gt=0)
     max_repairs: int = Field(default=1, ge=0, description="repair prompts per failed sample")
     elites_in_prompt: int = Field(default=1, ge=1, description="top-k rewards shown in reflection prompts")
+    constant_variants: int | None = Field(default=None, ge=0, description="constant-tuning variants per "
+                                          "candidate (default: 4 on the jax backend, 0 on gymnasium)")
 
 
 class LLMSpec(_Strict):
     model: str | None = None
     temperature: float = Field(default=0.8, ge=0)
     max_tokens: int = Field(default=1024, gt=0)
+    mode: Literal["code", "spec"] | None = Field(default=None, description="what the model writes: free-form "
+                                                 "code, or a structured reward spec (default: spec for the "
+                                                 "embedded model, code for others)")
     review: bool | None = Field(default=None, description="LLM critic pass before training "
                                 "(default: on for API models, off for local and scripted ones)")
 

@@ -76,6 +76,11 @@ class RunConsole:
         else:
             self.console.print(f"  {candidate}: training [red]failed[/]: {escape(errors[0]) if errors else ''}")
 
+    def on_constants_tuned(self, candidate, winner, fitness, base_fitness, **_) -> None:
+        if winner != "as written":
+            self.console.print(f"  {candidate}: constant tuning won: {escape(winner)} "
+                               f"({_fitness(fitness)} vs {_fitness(base_fitness)})")
+
     def on_llm_review(self, candidate, accepted, reasons, **_) -> None:
         verdict = "[green]accepted[/]" if accepted else "[red]rejected[/]"
         detail = f": {escape(reasons[0])}" if reasons and not accepted else ""

@@ -89,3 +89,35 @@ def test_parse_review() -> None:
     assert not rejected.accepted and rejected.reasons == ["sign error", "unit mismatch"]
     unparsed = parse_review("I think it is good")
     assert unparsed.accepted and not unparsed.parsed
+
+
+def test_constant_tuning_trains_variants_and_keeps_the_best(tmp_path: Path, sandbox_name: str) -> None:
+    data = yaml.safe_load((ROOT / "tasks" / "cartpole.yaml").read_text())  # the jax backend
+    data["training"].update(timesteps=20000, seeds=[0])
+    data["fitness"].pop("target")
+    data["fitness"]["eval_episodes"] = 3
+    data.pop("baselines")
+    task = tmp_path / "cartpole.yaml"
+    task.write_text(yaml.safe_dump(data))
+    runs = tmp_path / "runs"
+    result = CliRunner().invoke(cli, ["run", str(task), "--model", f"scripted:{ROOT / 'tests/data/scripted/cartpole_tuning'}",
+                                      "--iterations", "1", "--samples", "1", "--tune", "6", "--sandbox", sandbox_name,
+                                      "--runs-dir", str(runs)])
+    assert result.exit_code == 0, result.output
+    (run_dir,) = runs.glob("*-cartpole-*")
+    metrics = json.loads((run_dir / "iter_0/cand_0/metrics.json").read_text())
+    rows = metrics["constant_tuning"]["variants"]
+    assert len(rows) == 7  # as written + one constant x0.3 or x3 at a time, for 3 constants
+    assert {tuple(r["constants"]) for r in rows[1:]} == {("W_ALIVE",), ("W_FALL",), ("W_UPRIGHT",)}
+    fitnesses = [r["fitness"] for r in rows]
+    assert all(f is not None for f in fitnesses)
+    assert metrics["fitness"] == max(fitnesses)
+    winner = metrics["constant_tuning"]["winner"]
+    code = (run_dir / "iter_0/cand_0/reward.py").read_text()
+    if winner == "as written":
+        assert not (run_dir / "iter_0/cand_0/reward_as_written.py").exists()
+    else:
+        winning = next(r for r in rows if r["label"] == winner)
+        name, value = next(iter(winning["constants"].items()))
+        assert f"{name} = {value!r}" in code
+    assert "Constant tuning tried 6 variants" in metrics["reflection"]
