@@ -121,3 +121,23 @@ def test_constant_tuning_trains_variants_and_keeps_the_best(tmp_path: Path, sand
         name, value = next(iter(winning["constants"].items()))
         assert f"{name} = {value!r}" in code
     assert "Constant tuning tried 6 variants" in metrics["reflection"]
+
+
+def test_spec_mode_compiles_a_spec_reply_into_a_trained_reward(tmp_path: Path, sandbox_name: str) -> None:
+    runs = tmp_path / "runs"
+    result = CliRunner().invoke(cli, ["run", str(tiny_task(tmp_path)), "--mode", "spec", "--model",
+                                      f"scripted:{ROOT / 'tests/data/scripted/cartpole_spec'}",
+                                      "--iterations", "1", "--samples", "1", "--sandbox", sandbox_name,
+                                      "--runs-dir", str(runs)])
+    assert result.exit_code == 0, result.output
+    (run_dir,) = runs.glob("*-cartpole-*")
+    critic = json.loads((run_dir / "iter_0/cand_0/critic.json").read_text())
+    assert [a["accepted"] for a in critic["attempts"]] == [False, True]
+    assert critic["attempts"][0]["stage"] == "extract"
+    code = (run_dir / "iter_0/cand_0/reward.py").read_text()
+    assert "def compute_reward(obs, action, next_obs, terminated):" in code
+    assert "W_" in code and "closeness" in code
+    metrics = json.loads((run_dir / "iter_0/cand_0/metrics.json").read_text())
+    assert metrics["fitness"] is not None
+    first_call = json.loads(sorted((run_dir / "llm").glob("*.json"))[0].read_text())
+    assert "pole_angle" in first_call["messages"][1]["content"]  # quantities from the task's own layout
