@@ -328,6 +328,7 @@ class Term:
 class Spec:
     ends_on: str
     terms: tuple[Term, ...]
+    notes: tuple[str, ...] = field(default=(), compare=False)  # terms dropped as never paying
 
     def to_json(self) -> dict[str, Any]:
         return {"ends_on": self.ends_on, "terms": [t.to_json() for t in self.terms]}
@@ -391,7 +392,9 @@ class Vocabulary:
     def validate(self, data: Any) -> tuple[Spec | None, list[str]]:
         """A spec from parsed JSON, or the problems with it as sentences (for a repair prompt).
 
-        A term that repeats an earlier one exactly is dropped (the only repair made here).
+        Two repairs instead of refusals: a term that repeats an earlier one exactly is dropped, and
+        so is an in_region term whose region the quantity is never in (it pays 0 on every step;
+        noted in `Spec.notes`).
         """
         if not isinstance(data, dict):
             return None, [f"the spec must be a JSON object {{\"ends_on\": ..., \"terms\": [...]}}; "
@@ -407,11 +410,17 @@ class Vocabulary:
             return None, problems + ["the spec needs \"terms\": a list of 1 to "
                                      f"{self.max_terms} term objects"]
         parsed: list[Term] = []
+        notes: list[str] = []
         for number, raw in enumerate(terms, 1):
-            term, term_problems = self._term(number, raw, ends_on if ends_on in ENDINGS else "failure")
+            term, term_problems, note = self._term(number, raw, ends_on if ends_on in ENDINGS else "failure")
             problems.extend(term_problems)
+            if note:
+                notes.append(note)
             if term is not None and term not in parsed:
                 parsed.append(term)
+        if notes and not parsed and not problems:
+            problems += [n.replace(" was dropped:", ":") for n in notes]
+            problems.append("no term is left that ever pays; choose a region the quantity can be in")
         if len(parsed) > self.max_terms:
             problems.append(f"the spec has {len(parsed)} different terms; use at most {self.max_terms}")
         if parsed and all(t.kind == "per_step" for t in parsed):
@@ -423,12 +432,13 @@ class Vocabulary:
                             "that pays")
         if problems:
             return None, problems
-        return Spec(str(ends_on), tuple(parsed)), []
+        return Spec(str(ends_on), tuple(parsed), tuple(notes)), []
 
-    def _term(self, number: int, raw: Any, ends_on: str) -> tuple[Term | None, list[str]]:
+    def _term(self, number: int, raw: Any, ends_on: str) -> tuple[Term | None, list[str], str | None]:
+        """The term, its problems, and a note when it was dropped as one that can never pay."""
         where = f"term {number}"
         if not isinstance(raw, dict):
-            return None, [f"{where} must be a JSON object, got {json.dumps(raw)[:60]}"]
+            return None, [f"{where} must be a JSON object, got {json.dumps(raw)[:60]}"], None
         kind = raw.get("kind")
         if kind not in self.kinds_for(ends_on):
             if kind == "action_cost" and kind not in self.kinds:
@@ -439,13 +449,13 @@ class Vocabulary:
             else:
                 hint = ""
             return None, [f"{where}: kind {json.dumps(kind)} is not available{hint}; "
-                          f"use one of {', '.join(self.kinds_for(ends_on))}"]
+                          f"use one of {', '.join(self.kinds_for(ends_on))}"], None
         allowed = FIELDS[kind]
         problems = [f"{where} ({kind}): unknown field '{k}' (a {kind} term has {', '.join(allowed)})"
                     for k in raw if k not in allowed]
         problems += [f"{where} ({kind}): missing field '{k}'" for k in allowed if k not in raw]
         if problems:
-            return None, problems
+            return None, problems, None
         quantity = raw.get("quantity")
         if "quantity" in allowed and quantity not in self.by_name:
             close = difflib.get_close_matches(str(quantity), list(self.by_name), n=1)
@@ -465,21 +475,23 @@ class Vocabulary:
             if key in allowed and not _is_number(raw.get(key)):
                 problems.append(f"{where} ({kind}): \"{key}\" must be a number, got {json.dumps(raw.get(key))}")
         if problems:
-            return None, problems
+            return None, problems, None
         q = self.by_name.get(quantity) if quantity is not None else None
         value_key = {"progress": "toward", "closeness": "target", "in_region": "threshold"}.get(kind)
         value = raw.get(value_key) if value_key else None
         if q is not None and _is_number(value) and q.low is not None and q.high is not None:
-            if not q.low <= float(value) <= q.high:
-                effect = ("the region is then everywhere or nowhere" if value_key == "threshold"
+            value = float(value)
+            if kind == "in_region" and (value <= q.low if raw["where"] == "below" else value >= q.high):
+                # an empty region: the term is 0 on every step, so dropping it changes nothing
+                return None, [], (f"{where} was dropped: {q.name} is never {raw['where']} {_num(value)} "
+                                  f"(its range is {q.range_text}), so it never paid")
+            if not q.low <= value <= q.high:
+                effect = ("the region is everywhere, like per_step" if kind == "in_region"
                           else "nothing in the task can get there")
-                problems.append(f"{where} ({kind}): {value_key} {_num(float(value))} is outside the range of "
+                problems.append(f"{where} ({kind}): {value_key} {_num(value)} is outside the range of "
                                 f"{q.name} {q.range_text}: {effect}")
-            elif kind == "in_region" and float(value) == (q.low if raw["where"] == "below" else q.high):
-                problems.append(f"{where} (in_region): {q.name} is never {raw['where']} {_num(float(value))}, "
-                                f"the end of its range {q.range_text}: the term never pays")
         if problems:
-            return None, problems
+            return None, problems, None
         return Term(
             kind=kind, weight=raw["weight"], quantity=quantity if "quantity" in allowed else None,
             toward=(toward if toward in DIRECTIONS else float(toward)) if kind == "progress" else None,
@@ -487,7 +499,7 @@ class Vocabulary:
             width=raw["width"] if kind == "closeness" else None,
             where=raw["where"] if kind == "in_region" else None,
             threshold=float(raw["threshold"]) if kind == "in_region" else None,
-        ), []
+        ), [], None
 
     @staticmethod
     def _choice(where: str, raw: dict[str, Any], key: str, options: tuple[str, ...]) -> list[str]:
