@@ -47,8 +47,6 @@ def run(task_file: Path, model, iterations, samples, sandbox, runs_dir: Path, wi
         max_tokens, max_cost, review, overlap: bool, constant_variants, mode) -> None:
     """Design rewards for TASK_FILE (a task YAML)."""
     from eureka.app import RunOptions, start_run
-    from eureka.llm.base import LLMError
-    from eureka.sandbox.base import SandboxError
     from eureka.task import TaskError, load_task
     from eureka.ui import RunConsole
 
@@ -66,8 +64,19 @@ def run(task_file: Path, model, iterations, samples, sandbox, runs_dir: Path, wi
                          runs_dir=runs_dir, with_baselines=with_baselines, max_tokens=max_tokens,
                          max_cost_usd=max_cost, review=review, overlap=overlap,
                          constant_variants=constant_variants, mode=mode)
+    _drive(lambda: start_run(task, options, listener=ui), ui)
+
+
+def _drive(start, ui) -> None:
+    """Run a search to its end; map what can go wrong to exit codes, then print the summary."""
+    from eureka.llm.base import LLMError
+    from eureka.sandbox.base import SandboxError
+    from eureka.store import RunStoreError
+
     try:
-        result = start_run(task, options, listener=ui)
+        result = start()
+    except RunStoreError as exc:
+        raise BadInput(str(exc)) from None
     except (SandboxError, LLMError) as exc:
         raise Failure(str(exc)) from None
     except KeyboardInterrupt:
@@ -83,8 +92,6 @@ def run(task_file: Path, model, iterations, samples, sandbox, runs_dir: Path, wi
 def resume(run_dir: Path, sandbox) -> None:
     """Continue a killed or stopped run: finished candidates are reused, the rest redone."""
     from eureka.app import resume_run, run_status
-    from eureka.llm.base import LLMError
-    from eureka.sandbox.base import SandboxError
     from eureka.store import RunStoreError
     from eureka.ui import RunConsole
 
@@ -96,17 +103,7 @@ def resume(run_dir: Path, sandbox) -> None:
         click.echo(f"{run_dir}: the run is finished; nothing to resume")
         return
     ui = RunConsole()
-    try:
-        result = resume_run(run_dir, listener=ui, sandbox=sandbox)
-    except RunStoreError as exc:
-        raise BadInput(str(exc)) from None
-    except (SandboxError, LLMError) as exc:
-        raise Failure(str(exc)) from None
-    except KeyboardInterrupt:
-        raise Failure("interrupted; everything finished so far is in the run directory") from None
-    ui.summary(result)
-    if result.best is None:
-        raise Failure("no candidate reward was trained successfully")
+    _drive(lambda: resume_run(run_dir, listener=ui, sandbox=sandbox), ui)
 
 
 @cli.command("runs")

@@ -20,6 +20,7 @@ from eureka.critic import Critic, CriticVerdict, parse_review
 from eureka.database import CandidateRecord, ProgramDatabase
 from eureka.llm.base import Completion, GenerationSettings, LLMClient, LLMError, Message
 from eureka.llm.budget import Budget
+from eureka.novelty import reward_distance
 from eureka.prompts import PromptBuilder
 from eureka.store import RUN_FORMAT_VERSION, RunStore, library_versions
 from eureka.task import TaskSpec
@@ -94,6 +95,7 @@ class RunResult:
     budget: Budget | None = None
     stop_reason: str = "completed"
     filters: dict[str, int] = field(default_factory=dict)
+    distance_to_human: float | None = None
 
 
 @dataclass
@@ -139,6 +141,7 @@ class Search:
         self.budget = Budget(settings.max_tokens, settings.max_cost_usd)
         self.filters: Counter[str] = Counter()  # trainings saved, by filter
         self.stop_reason = "completed"
+        self.distance_to_human: float | None = None
         self.replay: dict[str, Completion] = {}  # recorded replies by purpose (a resumed run)
         self.pending_feedback: list[str] = []  # human feedback for the next generation's prompt
         self.feedback_log: list[dict[str, Any]] = []
@@ -218,6 +221,7 @@ class Search:
             "versions": library_versions(),
             "usage": self.budget.to_json(),
             "filters": dict(self.filters),
+            "best_distance_to_human": self.distance_to_human,
             "feedback": self.feedback_log,
             "iterations": self.iterations,
             "baselines": self.baselines,
@@ -228,7 +232,8 @@ class Search:
 
     def result(self) -> RunResult:
         return RunResult(self.store, self.iterations, self.elite.record if self.elite else None, self.baselines,
-                         self.reached_target(), self.budget, self.stop_reason, dict(self.filters))
+                         self.reached_target(), self.budget, self.stop_reason, dict(self.filters),
+                         self.distance_to_human)
 
     # -- the loop --------------------------------------------------------------------
     def run(self) -> RunResult:
@@ -253,12 +258,32 @@ class Search:
             self.write_run_json("failed" if not isinstance(exc, KeyboardInterrupt) else "stopped")
             self.emit("run_failed", error=f"{type(exc).__name__}: {exc}")
             raise
+        self.distance_to_human = self.best_distance_to_human()
         self.write_run_json("finished")
         self.index()
         best = self.elite.record if self.elite else None
         self.emit("run_finished", best=best.id if best else None, fitness=best.fitness if best else None,
                   usage=self.budget.to_json(), filters=dict(self.filters))
         return self.result()
+
+    def best_distance_to_human(self) -> float | None:
+        """EPIC-style distance of the best reward to the task's human reward (0: the same
+        reward up to scale and shaping, 1: opposite), on the run's random transitions."""
+        path = self.task.baselines.human
+        if self.elite is None or path is None:
+            return None
+        novelty = self.database.novelty
+        critic = Critic(self.critic.sandbox, self.critic.space, novelty.transitions, self.critic.limits)
+        values = []
+        for code in (self.task.resolve(path).read_text(),
+                     self.store.path(self.elite.record.directory, "reward.py").read_text()):
+            verdict = critic.check_code(code)
+            if verdict.reward_values is None:
+                return None
+            values.append(novelty.canonical(verdict.reward_values))
+        if any(v is None for v in values):
+            return None
+        return round(reward_distance(values[0], values[1]), 4)
 
     def prompt_for_generation(self) -> tuple[list[Message], str | None, list[str]]:
         feedback, self.pending_feedback = self.pending_feedback, []

@@ -118,6 +118,9 @@ class RunConsole:
         if result.budget is not None:
             self.console.print(f"LLM usage: {result.budget.calls} calls, {result.budget.tokens} tokens, "
                                f"${result.budget.cost_usd:.4f}; stopped: {result.stop_reason}")
+        if result.distance_to_human is not None:
+            self.console.print(f"distance of the best reward to the human reward (EPIC-style, 0 = same reward "
+                               f"up to scale and shaping): {result.distance_to_human:.3f}")
         if result.filters:
             saved = ", ".join(f"{name} {count}" for name, count in sorted(result.filters.items()))
             self.console.print(f"trainings saved by filters: {saved}")

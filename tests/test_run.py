@@ -20,7 +20,7 @@ def small_cartpole(tmp_path: Path) -> Path:
     data["training"]["timesteps"] = 2048
     data["fitness"].pop("target")  # no early stop: both generations must run
     data["fitness"]["eval_episodes"] = 2
-    data.pop("baselines")
+    data["baselines"] = {"human": str(ROOT / "tasks" / "rewards" / "numpy" / "cartpole_human.py")}
     path = tmp_path / "cartpole.yaml"
     path.write_text(yaml.safe_dump(data))
     return path
@@ -50,6 +50,7 @@ def test_run_json_records_task_model_iterations_and_best(finished_run: Path) -> 
     assert [it["accepted"] for it in run["iterations"]] == [2, 3]
     assert run["best"]["candidate"] in {"i0-c0", "i0-c1", "i1-c0", "i1-c1", "i1-c2"}
     assert "numpy" in run["versions"]
+    assert 0.0 <= run["best_distance_to_human"] <= 1.0
     best_dir = finished_run / run["best"]["directory"]
     assert (finished_run / "best" / "reward.py").read_text() == (best_dir / "reward.py").read_text()
 

@@ -16,6 +16,7 @@ Example:
 
 from __future__ import annotations
 
+import atexit
 import hashlib
 import importlib.metadata
 import json
@@ -295,6 +296,11 @@ def unload_all() -> None:
             with loaded.lock:
                 loaded.llama.close()
         _loaded.clear()
+
+
+# Close models before the interpreter tears down llama_cpp's module globals: a Llama freed
+# after that prints a TypeError traceback at exit.
+atexit.register(unload_all)
 
 
 def format_chatml(messages: Sequence[Message]) -> str:
