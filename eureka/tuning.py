@@ -40,8 +40,12 @@ def variants_of(candidate_id: str, code: str, count: int) -> list[Variant]:
         return []
     options = [(name, scale) for name, value in constants.items()
                if value != 0 and TUNABLE.match(name) for scale in SCALES]
-    if len(options) > count:
-        options = random.Random(candidate_id).sample(options, count)
+    # GAMMA acts on every progress term at once: try it first, then a seeded choice of the rest.
+    first = [o for o in options if o[0] == "GAMMA"][:count]
+    rest = [o for o in options if o[0] != "GAMMA"]
+    if len(first) + len(rest) > count:
+        rest = random.Random(candidate_id).sample(rest, count - len(first))
+    options = first + rest
     out = []
     for k, (name, scale) in enumerate(options):
         value = constants[name] * scale
