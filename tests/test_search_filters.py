@@ -121,6 +121,10 @@ def test_constant_tuning_trains_variants_and_keeps_the_best(tmp_path: Path, sand
         name, value = next(iter(winning["constants"].items()))
         assert f"{name} = {value!r}" in code
     assert "Constant tuning tried 6 variants" in metrics["reflection"]
+    # the jax backend records a rollout video of the trained policy (rendered by Gymnasium)
+    video = json.loads((run_dir / "iter_0/cand_0/rollout_seed0.json").read_text())
+    assert video["ok"] and video["frames"] > 1, video
+    assert (run_dir / "iter_0/cand_0/rollout_seed0.mp4").stat().st_size > 1000
 
 
 def test_spec_mode_compiles_a_spec_reply_into_a_trained_reward(tmp_path: Path, sandbox_name: str) -> None:

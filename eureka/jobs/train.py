@@ -55,7 +55,11 @@ def train_jax(spec: TrainJobSpec, scratch: Path) -> list[TrainOutcome]:
     def progress(step: int, total: int) -> None:
         write_json_atomic(scratch / PROGRESS_FILE, {"step": step, "total": total})
 
-    return train_population_from_files(task, spec.candidates, scratch, progress)
+    artifacts = {}
+    for index, candidate in enumerate(spec.candidates):
+        artifacts[candidate.id] = scratch / ARTIFACTS_DIR / str(index)
+        artifacts[candidate.id].mkdir(parents=True, exist_ok=True)
+    return train_population_from_files(task, spec.candidates, scratch, progress, artifacts)
 
 
 def main() -> None:

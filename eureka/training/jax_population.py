@@ -349,8 +349,12 @@ def train_population(
     task: TaskSpec,
     candidates: list[tuple[str, RewardFn]],
     progress: ProgressFn | None = None,
+    artifacts: dict[str, Path] | None = None,
 ) -> list[TrainOutcome]:
     """Train every (candidate, seed) pair of `candidates` x `task.training.seeds` at once.
+
+    With `artifacts` (candidate id -> directory), each candidate's first-seed policy is also
+    recorded as a rollout video there.
 
     A candidate that cannot be traced (wrong shapes, Python control flow on arrays, ...) is
     reported failed without training; the others train in one compiled program. A member
@@ -375,7 +379,7 @@ def train_population(
         for cid, err in failures.items()
     }
     if runnable:
-        trained = _train_runnable(task, env, base_params, runnable, seeds, progress, started)
+        trained = _train_runnable(task, env, base_params, runnable, seeds, progress, started, artifacts)
         results.update(trained)
     return [TrainOutcome(candidate_id=cid, members=results[cid]) for cid, _ in candidates]
 
@@ -406,6 +410,7 @@ def _train_runnable(
     seeds: list[int],
     progress: ProgressFn | None,
     started: float,
+    artifacts: dict[str, Path] | None = None,
 ) -> dict[str, list[MemberResult]]:
     settings = ppo_settings(task.env.id, task.training.hyperparams)
     num_envs = task.training.num_envs
@@ -469,6 +474,9 @@ def _train_runnable(
     log.info("population of %d members x %d env steps trained and evaluated in %.1f s",
              len(member_seed), schedule.total_steps, seconds)
 
+    if artifacts:
+        _record_videos(task, algo, env, base_params, train_state, runnable, member_candidate, member_seed, artifacts)
+
     results: dict[str, list[MemberResult]] = {c.id: [] for c in runnable}
     for member, seed in enumerate(member_seed):
         candidate = runnable[member_candidate[member]]
@@ -492,6 +500,32 @@ def _train_runnable(
             env_steps=schedule.total_steps,
         ))
     return results
+
+
+def _record_videos(task: TaskSpec, algo: PPO, env: Environment, params: Any, train_state: Any,
+                   runnable: list[_Candidate], member_candidate: np.ndarray, member_seed: np.ndarray,
+                   artifacts: dict[str, Path]) -> None:
+    """A rollout video of each candidate's first-seed policy, rendered by the Gymnasium env of
+    the same id (gymnax's classic-control envs share Gymnasium's dynamics and ids; gymnax
+    itself does not render). Never fails training: `record_rollout` writes why instead."""
+    from eureka.task import EnvSpec
+    from eureka.video import record_rollout
+
+    greedy = jax.jit(_make_greedy_act(algo, env, params))
+    render_spec = EnvSpec(backend="gymnasium", id=task.env.id, max_episode_steps=task.env.max_episode_steps)
+    done: set[str] = set()
+    for member, candidate_index in enumerate(member_candidate):
+        candidate = runnable[candidate_index]
+        if candidate.id in done or candidate.id not in artifacts:
+            continue
+        done.add(candidate.id)
+        state = jax.tree.map(lambda x, m=member: x[m], train_state)
+
+        def act(obs, state=state):
+            return np.asarray(greedy(state, jnp.asarray(obs, jnp.float32)[None]))[0]
+
+        record_rollout(render_spec, act, artifacts[candidate.id], f"rollout_seed{int(member_seed[member])}",
+                       seed=int(member_seed[member]))
 
 
 def _initial_states(algo: PPO, member_seed: np.ndarray) -> Any:
@@ -549,13 +583,10 @@ def _make_chunk_fn(algo: PPO, slots: int):
     return chunk
 
 
-def _make_eval_fn(algo: PPO, env: Environment, params: Any, fitness: FitnessSpec):
-    """A deterministic (greedy / mean action) evaluation on the env's own reward."""
-    episodes = fitness.eval_episodes
-    success_fn = make_success_fn(fitness)
+def _make_greedy_act(algo: PPO, env: Environment, params: Any):
+    """The trained policy's greedy (mode) action for a batch of observations."""
     action_space = env.action_space(params)
     discrete = isinstance(action_space, spaces.Discrete)
-    max_steps = int(getattr(params, "max_steps_in_episode", 10_000))
 
     def act(train_state, obs):
         if algo.normalize_observations:
@@ -567,6 +598,16 @@ def _make_eval_fn(algo: PPO, env: Environment, params: Any, fitness: FitnessSpec
         if discrete:
             return action.astype(jnp.int32)
         return jnp.clip(action, action_space.low, action_space.high)
+
+    return act
+
+
+def _make_eval_fn(algo: PPO, env: Environment, params: Any, fitness: FitnessSpec):
+    """A deterministic (greedy / mean action) evaluation on the env's own reward."""
+    episodes = fitness.eval_episodes
+    success_fn = make_success_fn(fitness)
+    max_steps = int(getattr(params, "max_steps_in_episode", 10_000))
+    act = _make_greedy_act(algo, env, params)
 
     def evaluate(train_state, key):
         key_reset, key_run = jax.random.split(key)
@@ -643,6 +684,7 @@ def train_population_from_files(
     candidates: list[TrainCandidate],
     scratch: Path,
     progress: ProgressFn | None = None,
+    artifacts: dict[str, Path] | None = None,
 ) -> list[TrainOutcome]:
     """Load each candidate's reward file (relative to `scratch`) and train the population.
 
@@ -657,7 +699,7 @@ def train_population_from_files(
             failed[candidate.id] = "importing the reward failed: " + describe_exception(
                 exc, candidate.reward_file
             )
-    outcomes = {o.candidate_id: o for o in train_population(task, loaded, progress)}
+    outcomes = {o.candidate_id: o for o in train_population(task, loaded, progress, artifacts)}
     for cid, error in failed.items():
         members = [MemberResult(seed=s, status="failed", error=error) for s in task.training.seeds]
         outcomes[cid] = TrainOutcome(candidate_id=cid, members=members)
