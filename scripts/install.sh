@@ -17,7 +17,6 @@ dev=false
 # Sandboxes: Docker engine + offline image, bubblewrap.
 bash sandboxes/setup.sh
 
-python3 -m pip install --quiet --upgrade pip
 # The CPU build of PyTorch: a bare `torch` requirement would pull a multi-GB CUDA build.
 python3 -c "import torch" 2>/dev/null || python3 -m pip install --quiet "torch==2.13.0"
 # llama.cpp's Python binding, without the multimodal and command-line tools we do not use.
