@@ -12,21 +12,15 @@ from pathlib import Path
 from typing import Callable
 
 import pytest
-import yaml
+
+from .helpers import small_task
 
 ROOT = Path(__file__).resolve().parent.parent
 SCRIPTED = ROOT / "tests" / "data" / "scripted" / "cartpole_numpy"
 
 
 def task_file(tmp_path: Path) -> Path:
-    data = yaml.safe_load((ROOT / "tests" / "data" / "tasks" / "cartpole_gymnasium.yaml").read_text())
-    data["training"]["timesteps"] = 6000
-    data["fitness"].pop("target")
-    data["fitness"]["eval_episodes"] = 2
-    data.pop("baselines")
-    path = tmp_path / "cartpole.yaml"
-    path.write_text(yaml.safe_dump(data))
-    return path
+    return small_task(tmp_path, timesteps=6000)
 
 
 def events(run_dir: Path) -> list[dict]:

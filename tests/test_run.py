@@ -6,24 +6,20 @@ import json
 from pathlib import Path
 
 import pytest
-import yaml
 from click.testing import CliRunner
 
 from eureka.cli import cli
+
+from .helpers import small_task
 
 ROOT = Path(__file__).resolve().parent.parent
 SCRIPTED = ROOT / "tests" / "data" / "scripted" / "cartpole_numpy"
 
 
 def small_cartpole(tmp_path: Path) -> Path:
-    data = yaml.safe_load((ROOT / "tests" / "data" / "tasks" / "cartpole_gymnasium.yaml").read_text())
-    data["training"]["timesteps"] = 2048
-    data["fitness"].pop("target")  # no early stop: both generations must run
-    data["fitness"]["eval_episodes"] = 2
-    data["baselines"] = {"human": str(ROOT / "tasks" / "rewards" / "numpy" / "cartpole_human.py")}
-    path = tmp_path / "cartpole.yaml"
-    path.write_text(yaml.safe_dump(data))
-    return path
+    # no target, so no early stop: both generations must run
+    return small_task(tmp_path, timesteps=2048,
+                      baselines={"human": str(ROOT / "tasks" / "rewards" / "numpy" / "cartpole_human.py")})
 
 
 def run_cli(args: list[str]):

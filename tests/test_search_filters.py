@@ -5,23 +5,17 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import yaml
 from click.testing import CliRunner
 
 from eureka.cli import cli
+
+from .helpers import small_task
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
 def tiny_task(tmp_path: Path) -> Path:
-    data = yaml.safe_load((ROOT / "tests" / "data" / "tasks" / "cartpole_gymnasium.yaml").read_text())
-    data["training"]["timesteps"] = 2048
-    data["fitness"].pop("target")
-    data["fitness"]["eval_episodes"] = 2
-    data.pop("baselines")
-    path = tmp_path / "cartpole.yaml"
-    path.write_text(yaml.safe_dump(data))
-    return path
+    return small_task(tmp_path, timesteps=2048)
 
 
 def run_eureka(tmp_path: Path, sandbox_name: str, *extra: str) -> tuple[int, str, Path]:
@@ -92,13 +86,8 @@ def test_parse_review() -> None:
 
 
 def test_constant_tuning_trains_variants_and_keeps_the_best(tmp_path: Path, sandbox_name: str) -> None:
-    data = yaml.safe_load((ROOT / "tasks" / "cartpole.yaml").read_text())  # the jax backend
-    data["training"].update(timesteps=20000, seeds=[0])
-    data["fitness"].pop("target")
-    data["fitness"]["eval_episodes"] = 3
-    data.pop("baselines")
-    task = tmp_path / "cartpole.yaml"
-    task.write_text(yaml.safe_dump(data))
+    task = small_task(tmp_path, timesteps=20000, source=ROOT / "tasks" / "cartpole.yaml",  # the jax backend
+                      eval_episodes=3, seeds=[0])
     runs = tmp_path / "runs"
     result = CliRunner().invoke(cli, ["run", str(task), "--model", f"scripted:{ROOT / 'tests/data/scripted/cartpole_tuning'}",
                                       "--iterations", "1", "--samples", "1", "--tune", "6", "--sandbox", sandbox_name,
