@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pytest
 import yaml
+
+from .helpers import GYM_CARTPOLE, small_task
 from click.testing import CliRunner
 
 from eureka.cli import cli
@@ -27,14 +29,8 @@ def run_cli(args: list, env: dict | None = None):
 def real_run(tmp_path_factory, sandbox_name: str) -> Path:
     """One real scripted run (one generation: i0-c0 and i0-c1 trained, i0-c2 rejected)."""
     tmp = tmp_path_factory.mktemp("index-run")
-    data = yaml.safe_load((ROOT / "tests" / "data" / "tasks" / "cartpole_gymnasium.yaml").read_text())
-    data["training"].update(timesteps=2048)
-    data["training"]["hyperparams"]["n_epochs"] = 5
-    data["fitness"]["eval_episodes"] = 2
-    data["fitness"].pop("target")
-    data.pop("baselines")
-    task = tmp / "cartpole.yaml"
-    task.write_text(yaml.safe_dump(data))
+    hyperparams = {**yaml.safe_load(GYM_CARTPOLE.read_text())["training"]["hyperparams"], "n_epochs": 5}
+    task = small_task(tmp, timesteps=2048, hyperparams=hyperparams)
     result = run_cli(["run", task, "--model", f"scripted:{SCRIPTED}", "--iterations", 1, "--samples", 3,
                       "--sandbox", sandbox_name, "--runs-dir", tmp / "runs"])
     assert result.exit_code == 0, result.output

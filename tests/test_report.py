@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pytest
 import yaml
+
+from .helpers import GYM_CARTPOLE, small_task
 from click.testing import CliRunner
 from markupsafe import escape
 
@@ -33,14 +35,8 @@ def run_dir(tmp_path_factory, sandbox_name: str) -> Path:
     shutil.copytree(SCRIPTED, replies)
     for reply in sorted(replies.glob("0[789]_*.md")):  # the three replies of generation 1
         reply.write_text(reply.read_text().replace("    total = ", HOSTILE + "    total = ", 1))
-    data = yaml.safe_load((ROOT / "tests" / "data" / "tasks" / "cartpole_gymnasium.yaml").read_text())
-    data["training"]["timesteps"] = 2048
-    data["training"]["hyperparams"]["n_epochs"] = 5
-    data["fitness"]["eval_episodes"] = 2
-    data["fitness"].pop("target")
-    data.pop("baselines")
-    task = tmp / "cartpole.yaml"
-    task.write_text(yaml.safe_dump(data))
+    hyperparams = {**yaml.safe_load(GYM_CARTPOLE.read_text())["training"]["hyperparams"], "n_epochs": 5}
+    task = small_task(tmp, timesteps=2048, hyperparams=hyperparams)
     result = run_cli(["run", task, "--model", f"scripted:{replies}", "--iterations", 2, "--samples", 3,
                       "--sandbox", sandbox_name, "--runs-dir", tmp / "runs"])
     assert result.exit_code == 0, result.output
