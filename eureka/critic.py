@@ -16,6 +16,7 @@ Problems are sentences, written for the repair prompt.
 from __future__ import annotations
 
 import ast
+import io
 import json
 import re
 import shutil
@@ -164,6 +165,9 @@ class Critic:
         """Probe on these transitions (single-env sequences of whole episodes for the pre-filter)."""
         self.transitions = transitions
         self.episodes = episodes_of(transitions, self.fitness) if self.fitness else []
+        buffer = io.BytesIO()  # serialised once, copied into every probe's scratch dir
+        transitions.save(buffer)
+        self._transitions_npz = buffer.getvalue()
 
     def check_reply(self, reply: str, auto_repair: bool = True) -> tuple[str | None, CriticVerdict]:
         """The code of a reply (auto-repaired where allowed) and its verdict."""
@@ -194,7 +198,7 @@ class Critic:
         scratch = Path(tempfile.mkdtemp(prefix="eureka-probe-"))
         try:
             (scratch / "reward.py").write_text(code)
-            self.transitions.save(scratch / "transitions.npz")
+            (scratch / "transitions.npz").write_bytes(self._transitions_npz)
             (scratch / JOB_FILE).write_text(json.dumps({
                 "reward_file": "reward.py",
                 "transitions_file": "transitions.npz",

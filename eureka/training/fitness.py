@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 import numpy as np
 
@@ -15,7 +16,13 @@ def success_flags(spec: FitnessSpec, obs, next_obs, terminated, truncated, env_r
         return xp.zeros_like(terminated, dtype=bool)
     scope = {"obs": obs, "next_obs": next_obs, "terminated": terminated, "truncated": truncated,
              "env_reward": env_reward, "np": xp, "jnp": xp, "xp": xp}
-    return xp.asarray(eval(spec.success, {"__builtins__": {}}, scope), dtype=bool)  # noqa: S307
+    return xp.asarray(eval(_compiled(spec.success), {"__builtins__": {}}, scope), dtype=bool)  # noqa: S307
+
+
+@lru_cache(maxsize=32)
+def _compiled(expression: str):
+    """Compile a success expression once: it is evaluated on every training step."""
+    return compile(expression, "<fitness.success>", "eval")
 
 
 @dataclass
