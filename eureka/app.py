@@ -35,12 +35,14 @@ class RunOptions:
     overlap: bool = True
     constant_variants: int | None = None
     mode: str | None = None
+    selection: bool = True
+    seed: int | None = None
 
 
 def build_search(task: TaskSpec, store: RunStore, settings: SearchSettings,
                  listener: Listener | None = None, workers: int | None = None) -> Search:
     sandbox = make_sandbox(settings.sandbox)
-    client = make_client(settings.model)
+    client = make_client(settings.model, seed=settings.seed)
     space = space_info(task.env)
     transitions = sample_transitions(task.env, PROBE_TRANSITIONS, seed=0)
     spec_mode, prompts = None, PromptBuilder(task, space)
@@ -48,12 +50,13 @@ def build_search(task: TaskSpec, store: RunStore, settings: SearchSettings,
         from eureka.prompts import SpecPromptBuilder
         from eureka.spec import SpecMode
 
-        spec_mode = SpecMode.for_task(task, space, transitions)
+        spec_mode = SpecMode.for_task(task, space, transitions, semantic_checks=settings.selection)
         prompts = SpecPromptBuilder(task, space, spec_mode)
     return Search(
         task=task,
         client=client,
-        critic=Critic(sandbox, space, transitions, probe_limits(task), fitness=task.fitness),
+        critic=Critic(sandbox, space, transitions, probe_limits(task), fitness=task.fitness,
+                      selection=settings.selection),
         runner=TrainingRunner(sandbox, task, workers=workers or os.cpu_count()),
         store=store,
         prompts=prompts,
@@ -130,6 +133,8 @@ def start_run(task: TaskSpec, options: RunOptions, listener: Listener | None = N
         overlap=options.overlap,
         constant_variants=default_variants(options.constant_variants, task),
         mode=design_mode(options.mode, task.llm.mode, model),
+        selection=options.selection,
+        seed=options.seed,
     )
     make_sandbox(settings.sandbox)  # fail before a run directory exists if no sandbox can run
     store = RunStore.create(options.runs_dir, task.name)

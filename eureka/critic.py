@@ -154,8 +154,10 @@ class Critic:
     """Checks candidates against one task's observation/action spaces and sampled transitions."""
 
     def __init__(self, sandbox: Sandbox, space: SpaceInfo, transitions: Transitions,
-                 limits: SandboxLimits | None = None, fitness: FitnessSpec | None = None) -> None:
+                 limits: SandboxLimits | None = None, fitness: FitnessSpec | None = None,
+                 selection: bool = True) -> None:
         self.sandbox = sandbox
+        self.selection = selection  # False: skip the constant-reward and ranking checks (ablations)
         self.space = space
         self.limits = limits or SandboxLimits(timeout_s=60.0, memory_mb=1024)
         self.fitness = fitness
@@ -230,6 +232,9 @@ class Critic:
         return self.rank(verdict, np.asarray(values, dtype=np.float64))
 
     def rank(self, verdict: CriticVerdict, values: np.ndarray) -> CriticVerdict:
+        if not self.selection:
+            verdict.stage = "passed"
+            return verdict
         if np.ptp(values) == 0:
             verdict.stage = "ranking"
             verdict.problems = [f"the reward is the same ({values[0]:.3g}) for all {len(values)} sampled "

@@ -58,6 +58,8 @@ class SearchSettings:
     overlap: bool = True  # train candidates while the next ones are being designed
     constant_variants: int = 0  # constant-tuning variants trained beside each candidate
     mode: str = "code"  # "code": free-form reward code; "spec": a structured reward spec (small models)
+    selection: bool = True  # semantic checks before training (constant, wrong ranking, all-cost specs)
+    seed: int | None = None  # the embedded model's sampling seed (API models are not reproducible)
 
     def to_json(self) -> dict[str, Any]:
         return {"iterations": self.iterations, "samples": self.samples, "max_repairs": self.max_repairs,
@@ -65,6 +67,7 @@ class SearchSettings:
                 "elites_in_prompt": self.elites_in_prompt, "max_tokens": self.max_tokens,
                 "max_cost_usd": self.max_cost_usd, "llm_review": self.llm_review,
                 "constant_variants": self.constant_variants, "mode": self.mode,
+                "selection": self.selection, "seed": self.seed,
                 "temperature": self.generation.temperature, "max_tokens_per_reply": self.generation.max_tokens}
 
     @classmethod
@@ -75,7 +78,8 @@ class SearchSettings:
                    model=model, sandbox=data["sandbox"], with_baselines=data.get("with_baselines", False),
                    elites_in_prompt=data.get("elites_in_prompt", 1), max_tokens=data.get("max_tokens"),
                    max_cost_usd=data.get("max_cost_usd"), llm_review=data.get("llm_review", False),
-                   constant_variants=data.get("constant_variants", 0), mode=data.get("mode", "code"))
+                   constant_variants=data.get("constant_variants", 0), mode=data.get("mode", "code"),
+                   selection=data.get("selection", True), seed=data.get("seed"))
 
 
 @dataclass

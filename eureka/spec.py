@@ -346,11 +346,13 @@ class Spec:
 class Vocabulary:
     """What a spec for one task may say: its quantities, the kinds its action space allows."""
 
-    def __init__(self, quantities: list[Quantity], space: SpaceInfo, max_terms: int = MAX_TERMS) -> None:
+    def __init__(self, quantities: list[Quantity], space: SpaceInfo, max_terms: int = MAX_TERMS,
+                 semantic_checks: bool = True) -> None:
         self.quantities = quantities
         self.by_name = {q.name: q for q in quantities}
         self.space = space
         self.max_terms = max_terms
+        self.semantic_checks = semantic_checks  # False: well-formed specs only (ablations)
         self.kinds = tuple(k for k in KINDS if k != "action_cost" or space.action_kind == "continuous")
 
     def kinds_for(self, ends_on: str) -> tuple[str, ...]:
@@ -423,10 +425,10 @@ class Vocabulary:
             problems.append("no term is left that ever pays; choose a region the quantity can be in")
         if len(parsed) > self.max_terms:
             problems.append(f"the spec has {len(parsed)} different terms; use at most {self.max_terms}")
-        if parsed and all(t.kind == "per_step" for t in parsed):
+        if self.semantic_checks and parsed and all(t.kind == "per_step" for t in parsed):
             problems.append("the only term is per_step, so the reward is the same on every step and the policy "
                             "learns nothing from it; add a term that depends on a quantity")
-        if ends_on == "failure" and parsed and all(t.kind in (*COST_KINDS, "episode_end") for t in parsed):
+        if self.semantic_checks and ends_on == "failure" and parsed and all(t.kind in (*COST_KINDS, "episode_end") for t in parsed):
             problems.append("episodes end on failure and every term is a cost, so the policy earns the most by "
                             "failing as early as it can; add per_step (a reward for staying alive) or a term "
                             "that pays")
@@ -837,10 +839,10 @@ class SpecMode:
     """Everything the search loop needs for one task in structured mode."""
 
     def __init__(self, quantities: list[Quantity], space: SpaceInfo, transitions: Transitions | None = None,
-                 gamma: float = DEFAULT_GAMMA, max_terms: int = MAX_TERMS) -> None:
+                 gamma: float = DEFAULT_GAMMA, max_terms: int = MAX_TERMS, semantic_checks: bool = True) -> None:
         self.quantities = quantities
         self.space = space
-        self.vocabulary = Vocabulary(quantities, space, max_terms)
+        self.vocabulary = Vocabulary(quantities, space, max_terms, semantic_checks)
         self.calibration = calibrate(quantities, transitions)
         self.gamma = gamma
         self.schema = self.vocabulary.schema()
@@ -848,7 +850,7 @@ class SpecMode:
     @classmethod
     def for_task(cls, task: "TaskSpec", space: SpaceInfo, transitions: Transitions | None = None,
                  **options: Any) -> "SpecMode":
-        """Quantities from the task's observation layout (options: gamma, max_terms)."""
+        """Quantities from the task's observation layout (options: gamma, max_terms, semantic_checks)."""
         return cls(derive_quantities(task.context.observation, space.obs_dim), space, transitions, **options)
 
     @classmethod

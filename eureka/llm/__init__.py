@@ -20,7 +20,8 @@ def resolve_model(cli_model: str | None, task_model: str | None) -> str:
     return cli_model or task_model or os.environ.get("EUREKA_MODEL") or DEFAULT_MODEL
 
 
-def make_client(model: str) -> LLMClient:
+def make_client(model: str, seed: int | None = None) -> LLMClient:
+    """The client for a model string; `seed` makes the embedded model's sampling reproducible."""
     if model.startswith("scripted:"):
         from eureka.llm.scripted import ScriptedClient
 
@@ -28,7 +29,7 @@ def make_client(model: str) -> LLMClient:
     if model == "local" or model.startswith("local:"):
         from eureka.llm.local import LocalClient
 
-        return LocalClient.from_spec(model.split(":", 1)[1] if ":" in model else "")
+        return LocalClient.from_spec(model.split(":", 1)[1] if ":" in model else "", seed=seed)
     from eureka.llm.litellm_client import LiteLLMClient
 
     return LiteLLMClient(model)

@@ -414,6 +414,12 @@ class LocalClient:
         # draw them here so a seeded client is reproducible and samples still differ.
         self._seeds = random.Random(seed)
 
+    def skip(self, calls: int) -> None:
+        """Move past the sampling seeds of calls a resumed run replays from its record, so new
+        calls do not repeat the first ones' seeds."""
+        for _ in range(calls):
+            self._seeds.randrange(2**31)
+
     @classmethod
     def from_spec(cls, spec: str, **options) -> LocalClient:
         """Resolve (and verify) the model now, so a missing or wrong file fails before any work."""
