@@ -1,7 +1,9 @@
 """What the offline loop earns, part by part: `eureka run` on the embedded model, no key, no
 network, on the shipped tasks, several LLM sampling seeds each, under four configurations:
 
-    full          the default: structured spec + semantic selection + constant tuning
+    full          the default: structured spec + structural edits of the parent + semantic
+                  selection + constant tuning
+    no-edits      --edits 0 (only the model's own children of the parent)
     no-tuning     --tune 0
     no-selection  --no-selection (no constant-reward, ranking or all-cost checks before training)
     free-form     --mode code (free-form reward code, with the critic's auto-repair)
@@ -11,9 +13,10 @@ seed), and every figure comes from its run directory: samples (LLM replies, repa
 well-formed before and after auto-repair, samples that ran in the sandboxed probe, samples that
 passed every check before training, the best candidate's ground-truth fitness and per-seed
 fitness, and wall time. The sparse and human baseline rewards are trained once per task with the
-task's own training settings, for comparison.
+task's own training settings, for comparison. `--held-out` tasks (default: Acrobot, a task
+nothing in eureka was tuned on) run under the full configuration only.
 
-    python bench/offline_ablation.py                              # everything, ~1.5 h on 2 cores
+    python bench/offline_ablation.py                              # everything, ~3 h on 2 cores
     python bench/offline_ablation.py --configs full --seeds 0 1 2  # the main benchmark only
     python bench/offline_ablation.py --report                     # tables from what has finished
 
@@ -44,6 +47,7 @@ from eureka.training.runner import CandidateCode, TrainingRunner  # noqa: E402
 DEFAULT_TASKS = ("tasks/cartpole.yaml", "tasks/pendulum.yaml", "tasks/mountain_car.yaml")
 CONFIGS: dict[str, list[str]] = {
     "full": [],
+    "no-edits": ["--edits", "0"],
     "no-tuning": ["--tune", "0"],
     "no-selection": ["--no-selection"],
     "free-form": ["--mode", "code"],
@@ -211,6 +215,8 @@ def report(results: dict[str, Any], tasks: list[TaskSpec]) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--tasks", nargs="+", default=list(DEFAULT_TASKS))
+    parser.add_argument("--held-out", nargs="*", default=["tasks/acrobot.yaml"],
+                        help="tasks eureka was not tuned on, run under the full configuration only")
     parser.add_argument("--configs", nargs="+", default=list(CONFIGS), choices=list(CONFIGS))
     parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
     parser.add_argument("--sandbox", default="bwrap")
@@ -219,7 +225,8 @@ def main() -> None:
     parser.add_argument("--report", action="store_true", help="only print the tables of finished runs")
     args = parser.parse_args()
 
-    tasks = [load_task(ROOT / t) for t in args.tasks]
+    by_file = {t: load_task(ROOT / t) for t in args.tasks + args.held_out}
+    tasks = list(by_file.values())
     args.out.mkdir(parents=True, exist_ok=True)
     results_file = args.out / "results.json"
     results: dict[str, Any] = json.loads(results_file.read_text()) if results_file.is_file() else {}
@@ -238,17 +245,21 @@ def main() -> None:
                       f"({time.monotonic() - start:.0f} s)", flush=True)
                 save()
         done = {(r["task"], r["config"], r["seed"]) for r in results["runs"]}
-        for config in args.configs:  # configuration-major: the main benchmark finishes first
-            for seed in args.seeds:
-                for task_file, task in zip(args.tasks, tasks):
-                    if (task.name, config, seed) in done:
-                        continue
-                    figures = one_run(task_file, config, seed, args.out, args.sandbox, args.model)
-                    results["runs"].append(asdict(figures))
-                    save()
-                    print(f"{task.name} {config} seed {seed}: exit {figures.exit_code}, best "
-                          f"{_fmt(figures.best_fitness, 4)} {figures.best_per_seed}, {figures.samples} samples, "
-                          f"{figures.wall_s:.0f} s", flush=True)
+        # The main benchmark (full, every seed, held-out tasks too) first; then the ablations
+        # seed by seed, so that a cut-short benchmark still has every configuration on some seeds.
+        plan = [("full", seed, tf) for seed in args.seeds for tf in args.tasks + args.held_out] if "full" in args.configs else []
+        plan += [(config, seed, tf) for seed in args.seeds for config in args.configs if config != "full"
+                 for tf in args.tasks]
+        for config, seed, task_file in plan:
+            task = by_file[task_file]
+            if (task.name, config, seed) in done:
+                continue
+            figures = one_run(task_file, config, seed, args.out, args.sandbox, args.model)
+            results["runs"].append(asdict(figures))
+            save()
+            print(f"{task.name} {config} seed {seed}: exit {figures.exit_code}, best "
+                  f"{_fmt(figures.best_fitness, 4)} {figures.best_per_seed}, {figures.samples} samples, "
+                  f"{figures.wall_s:.0f} s", flush=True)
     print(report(results, tasks))
 
 

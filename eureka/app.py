@@ -37,6 +37,7 @@ class RunOptions:
     mode: str | None = None
     selection: bool = True
     seed: int | None = None
+    edits: int | None = None
 
 
 def build_search(task: TaskSpec, store: RunStore, settings: SearchSettings,
@@ -116,8 +117,19 @@ def default_variants(cli: int | None, task: TaskSpec) -> int:
     return 4 if task.env.backend == "jax" else 0
 
 
+def default_edits(cli: int | None, task: TaskSpec, mode: str) -> int:
+    """Structural edits of the parent spec beside the model's children: structured mode only
+    (free-form code has no spec to edit)."""
+    if mode != "spec":
+        return 0
+    if cli is not None:
+        return cli
+    return task.search.edits if task.search.edits is not None else 4
+
+
 def start_run(task: TaskSpec, options: RunOptions, listener: Listener | None = None) -> RunResult:
     model = resolve_model(options.model, task.llm.model)
+    mode = design_mode(options.mode, task.llm.mode, model)
     settings = SearchSettings(
         iterations=options.iterations or task.search.iterations,
         samples=options.samples or task.search.samples,
@@ -132,7 +144,8 @@ def start_run(task: TaskSpec, options: RunOptions, listener: Listener | None = N
         llm_review=review_enabled(options.review, task.llm.review, model),
         overlap=options.overlap,
         constant_variants=default_variants(options.constant_variants, task),
-        mode=design_mode(options.mode, task.llm.mode, model),
+        mode=mode,
+        edits=default_edits(options.edits, task, mode),
         selection=options.selection,
         seed=options.seed,
     )

@@ -46,9 +46,11 @@ def cli() -> None:
 @click.option("--selection/--no-selection", default=True, show_default=True,
               help="semantic checks before training: reject rewards that are constant on sampled transitions "
                    "or rank failing episodes above better ones")
+@click.option("--edits", type=click.IntRange(min=0),
+              help="structural edits of the parent spec trained per generation (structured mode; default: 4)")
 @click.option("--seed", type=int, help="sampling seed of the embedded model (a reproducible run)")
 def run(task_file: Path, model, iterations, samples, sandbox, runs_dir: Path, with_baselines: bool,
-        max_tokens, max_cost, review, overlap: bool, constant_variants, mode, selection: bool, seed) -> None:
+        max_tokens, max_cost, review, overlap: bool, constant_variants, mode, selection: bool, edits, seed) -> None:
     """Design rewards for TASK_FILE (a task YAML)."""
     from eureka.app import RunOptions, start_run
     from eureka.task import TaskError, load_task
@@ -67,7 +69,7 @@ def run(task_file: Path, model, iterations, samples, sandbox, runs_dir: Path, wi
     options = RunOptions(model=model, iterations=iterations, samples=samples, sandbox=sandbox,
                          runs_dir=runs_dir, with_baselines=with_baselines, max_tokens=max_tokens,
                          max_cost_usd=max_cost, review=review, overlap=overlap,
-                         constant_variants=constant_variants, mode=mode, selection=selection, seed=seed)
+                         constant_variants=constant_variants, mode=mode, selection=selection, edits=edits, seed=seed)
     _drive(lambda: start_run(task, options, listener=ui), ui)
 
 

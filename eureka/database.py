@@ -33,6 +33,7 @@ class CandidateRecord(BaseModel):
     fitness_per_seed: list[float | None] = Field(default_factory=list)
     feedback: list[str] = Field(default_factory=list)  # human feedback its prompt carried
     duplicate_of: str | None = None
+    edit: str | None = None  # a structural edit of the parent that eureka made (structured mode), not the LLM
 
 
 @dataclass

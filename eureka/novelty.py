@@ -177,12 +177,16 @@ class NoveltyFilter:
             if known.fingerprint == fingerprint:
                 return NoveltyVerdict(False, "same_program", known.candidate_id,
                                       f"the same program as {known.candidate_id} (up to names and comments)")
+        canonical = self.canonical(reward_values)
         for known in self.known:
             similarity = token_similarity(code, known.code)
-            if similarity >= self.similarity:
-                return NoveltyVerdict(False, "near_duplicate", known.candidate_id,
-                                      f"{similarity:.0%} token-identical to {known.candidate_id}")
-        canonical = self.canonical(reward_values)
+            if similarity < self.similarity:
+                continue
+            if canonical is not None and known.canonical is not None \
+                    and not same_reward(canonical, known.canonical, self.distance):
+                continue  # one flipped sign or swapped column: nearly the same text, another reward
+            return NoveltyVerdict(False, "near_duplicate", known.candidate_id,
+                                  f"{similarity:.0%} token-identical to {known.candidate_id}")
         if canonical is not None:
             for known in self.known:
                 if known.canonical is None:

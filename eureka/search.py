@@ -58,6 +58,7 @@ class SearchSettings:
     overlap: bool = True  # train candidates while the next ones are being designed
     constant_variants: int = 0  # constant-tuning variants trained beside each candidate
     mode: str = "code"  # "code": free-form reward code; "spec": a structured reward spec (small models)
+    edits: int = 0  # structural edits of the parent spec trained beside the LLM's children (spec mode)
     selection: bool = True  # semantic checks before training (constant, wrong ranking, all-cost specs)
     seed: int | None = None  # the embedded model's sampling seed (API models are not reproducible)
 
@@ -67,7 +68,7 @@ class SearchSettings:
                 "elites_in_prompt": self.elites_in_prompt, "max_tokens": self.max_tokens,
                 "max_cost_usd": self.max_cost_usd, "llm_review": self.llm_review,
                 "constant_variants": self.constant_variants, "mode": self.mode,
-                "selection": self.selection, "seed": self.seed,
+                "selection": self.selection, "seed": self.seed, "edits": self.edits,
                 "temperature": self.generation.temperature, "max_tokens_per_reply": self.generation.max_tokens}
 
     @classmethod
@@ -79,7 +80,7 @@ class SearchSettings:
                    elites_in_prompt=data.get("elites_in_prompt", 1), max_tokens=data.get("max_tokens"),
                    max_cost_usd=data.get("max_cost_usd"), llm_review=data.get("llm_review", False),
                    constant_variants=data.get("constant_variants", 0), mode=data.get("mode", "code"),
-                   selection=data.get("selection", True), seed=data.get("seed"))
+                   selection=data.get("selection", True), seed=data.get("seed"), edits=data.get("edits", 0))
 
 
 @dataclass
@@ -289,7 +290,7 @@ class Search:
             return None
         return round(reward_distance(values[0], values[1]), 4)
 
-    def prompt_for_generation(self) -> tuple[list[Message], str | None, list[str]]:
+    def prompt_for_generation(self) -> tuple[list[Message], Elite | None, list[str]]:
         feedback, self.pending_feedback = self.pending_feedback, []
         parent, self.chosen_parent = self.chosen_parent or self.elite, None
         if parent is None:
@@ -297,32 +298,38 @@ class Search:
         others = [p for p in self.database.elites(self.settings.elites_in_prompt) if p.record.id != parent.record.id]
         others = others[: max(0, self.settings.elites_in_prompt - 1)]
         messages = self.prompts.reflection_messages(parent.reply, parent.reflection, feedback, others)
-        return messages, parent.record.id, feedback
+        return messages, parent, feedback
 
     def run_iteration(self, iteration: int) -> None:
         self.emit("generation_started", iteration=iteration)
-        messages, parent, feedback = self.prompt_for_generation()
+        messages, parent_elite, feedback = self.prompt_for_generation()
+        parent = parent_elite.record.id if parent_elite else None
         session = self.runner.session(self._training_progress, overlap=self.settings.overlap)
         designed: list[Designed] = []
         finished: dict[str, TrainOutcome] = {}
         variants: dict[str, list[Variant]] = {}
-        for index in range(self.settings.samples):
-            if self.budget.exhausted:
-                break
-            item = self.design(iteration, index, messages, parent, feedback)
+
+        def enqueue(item: Designed) -> None:
             designed.append(item)
             if item.code is None or not self.is_novel(item):
-                continue
+                return
             done = self.finished_outcome(item.record)
             if done is not None:
                 finished[item.record.id] = done
-            else:
-                session.submit(CandidateCode(item.record.id, item.code, self.store.path(item.record.directory)))
-                variants[item.record.id] = variants_of(item.record.id, item.code, self.settings.constant_variants)
-                for k, variant in enumerate(variants[item.record.id]):
-                    session.submit(CandidateCode(variant.id, variant.code,
-                                                 self.store.path(item.record.directory, "variants", str(k))))
-                self.emit("training_submitted", candidate=item.record.id, variants=len(variants[item.record.id]))
+                return
+            session.submit(CandidateCode(item.record.id, item.code, self.store.path(item.record.directory)))
+            variants[item.record.id] = variants_of(item.record.id, item.code, self.settings.constant_variants)
+            for k, variant in enumerate(variants[item.record.id]):
+                session.submit(CandidateCode(variant.id, variant.code,
+                                             self.store.path(item.record.directory, "variants", str(k))))
+            self.emit("training_submitted", candidate=item.record.id, variants=len(variants[item.record.id]))
+
+        for index in range(self.settings.samples):
+            if self.budget.exhausted:
+                break
+            enqueue(self.design(iteration, index, messages, parent, feedback))
+        for item in self.structural_edits(iteration, len(designed), parent_elite, feedback):
+            enqueue(item)
         if self.settings.with_baselines and iteration == 0:
             for baseline in self.baseline_candidates():
                 session.submit(baseline)
@@ -509,6 +516,45 @@ class Search:
         if not verdict.accepted:
             self.store.write_json(f"{directory}/candidate.json", record)
         return Designed(record, code if verdict.accepted else None, reply, verdict)
+
+    def structural_edits(self, iteration: int, first_index: int, parent: Elite | None,
+                         feedback: list[str]) -> list[Designed]:
+        """Structured mode: one-step structural edits of the parent's spec (a flipped direction,
+        another quantity, ...), made by eureka and checked like any candidate, so that the
+        generation trains the fix of a wrong sign even when the model picks another edit."""
+        if self.spec_mode is None or parent is None or self.settings.edits <= 0:
+            return []
+        from eureka.spec import structural_edits
+
+        spec = self.spec_mode.spec_of(parent.reply)
+        if spec is None:
+            return []
+        seed = (self.settings.seed or 0) * 1_000 + iteration
+        items: list[Designed] = []
+        for offset, edit in enumerate(structural_edits(spec, self.spec_mode.vocabulary, self.settings.edits, seed)):
+            index = first_index + offset
+            candidate_id, directory = f"i{iteration}-c{index}", self.store.candidate_dir(iteration, index)
+            reply = edit.spec.dumps()
+            code, verdict = self.spec_mode.check_reply(self.critic, reply)
+            self.store.write_text(f"{directory}/reply.md", reply)
+            if code is not None:
+                self.store.write_text(f"{directory}/reward.py", code)
+            self.store.write_json(f"{directory}/critic.json", {
+                "accepted": verdict.accepted, "stage": verdict.stage, "problems": verdict.problems,
+                "components": verdict.components, "ranking": verdict.ranking, "edit": edit.description,
+                "attempts": [{"attempt": 0, "reply": "reply.md", **verdict.to_json()}]})
+            record = CandidateRecord(id=candidate_id, iteration=iteration, index=index, parent_id=parent.record.id,
+                                     directory=directory, status="trained" if verdict.accepted else "rejected",
+                                     components=verdict.components, problems=verdict.problems, feedback=feedback,
+                                     edit=edit.description)
+            if not verdict.accepted:
+                self.store.write_json(f"{directory}/candidate.json", record)
+            if verdict.stage == "ranking":
+                self.filters["ranking"] += 1
+            self.emit("edit_designed", candidate=candidate_id, edit=edit.description, accepted=verdict.accepted,
+                      stage=verdict.stage, problems=verdict.problems)
+            items.append(Designed(record, code if verdict.accepted else None, reply, verdict))
+        return items
 
     def review(self, candidate_id: str, attempt: int, code: str, verdict: CriticVerdict) -> CriticVerdict:
         """The LLM critic pass: a semantic review against the task text before training."""

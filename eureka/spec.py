@@ -684,6 +684,10 @@ class Edit:
     spec: Spec
 
 
+EditOptions = dict[str, list[tuple[str, str, tuple["Term", ...]]]]  # kind of edit -> (description, ends_on, terms)
+STRUCTURAL_EDITS = ("flip", "quantity", "drop", "ending", "add")  # what constant tuning cannot reach, most useful first
+
+
 def edits(spec: Spec, vocabulary: Vocabulary, count: int, seed: int = 0) -> list[Edit]:
     """Up to `count` valid one-step variants of `spec`, drawn at random (same seed, same draw).
 
@@ -692,10 +696,53 @@ def edits(spec: Spec, vocabulary: Vocabulary, count: int, seed: int = 0) -> list
     its magnitude (or back), drops a term, or adds one.
     """
     import random
+
+    rng = random.Random(seed)
+    queues = [rng.sample(options, len(options)) for _, options in sorted(_edit_options(spec, vocabulary).items())]
+    rng.shuffle(queues)
+    return _valid_edits(spec, vocabulary, queues, count)
+
+
+def structural_edits(spec: Spec, vocabulary: Vocabulary, count: int, seed: int = 0) -> list[Edit]:
+    """Up to `count` one-step variants of `spec` that change its structure, not its scales
+    (constant tuning covers weights and widths): a flipped direction or side first, then another
+    quantity, a dropped term, another ending, an added term; one of each before a second of any.
+
+    The search trains these beside the model's own children: a small model picks the edit that
+    fixes a wrong sign rarely (measured: it chose a weight change three times out of three).
+    """
+    import random
+
+    rng = random.Random(seed)
+    options = _edit_options(spec, vocabulary)
+    queues = [rng.sample(options[c], len(options[c])) for c in STRUCTURAL_EDITS if options.get(c)]
+    return _valid_edits(spec, vocabulary, queues, count)
+
+
+def _valid_edits(spec: Spec, vocabulary: Vocabulary, queues: list[list[tuple[str, str, tuple["Term", ...]]]],
+                 count: int) -> list[Edit]:
+    """Round-robin over the queues (one of each kind of edit before a second of any), keeping
+    valid specs that differ from `spec` and from each other."""
+    interleaved = [queue[i] for i in range(max(map(len, queues), default=0)) for queue in queues if i < len(queue)]
+    chosen: list[Edit] = []
+    seen = {json.dumps(spec.to_json())}
+    for description, ending, terms in interleaved:
+        variant, problems = vocabulary.validate({"ends_on": ending, "terms": [t.to_json() for t in terms]})
+        key = json.dumps(variant.to_json()) if variant else ""
+        if variant is None or key in seen:
+            continue
+        seen.add(key)
+        chosen.append(Edit(description, variant))
+        if len(chosen) == count:
+            break
+    return chosen
+
+
+def _edit_options(spec: Spec, vocabulary: Vocabulary) -> EditOptions:
     from dataclasses import replace
 
     levels, widths = list(WEIGHTS), list(WIDTHS)
-    candidates: dict[str, list[tuple[str, str, tuple[Term, ...]]]] = {}  # kind of edit -> (description, ends_on, terms)
+    candidates: EditOptions = {}
 
     def offer(category: str, description: str, ending: str, terms: tuple[Term, ...]) -> None:
         candidates.setdefault(category, []).append((description, ending, terms))
@@ -739,22 +786,7 @@ def edits(spec: Spec, vocabulary: Vocabulary, count: int, seed: int = 0) -> list
                           Term("progress", "medium", quantity=q.name, toward="lower")]
         for term in additions:
             offer("add", f"add {json.dumps(term.to_json())}", spec.ends_on, spec.terms + (term,))
-    rng = random.Random(seed)
-    queues = [rng.sample(options, len(options)) for _, options in sorted(candidates.items())]
-    rng.shuffle(queues)
-    interleaved = [queue[i] for i in range(max(map(len, queues), default=0)) for queue in queues if i < len(queue)]
-    chosen: list[Edit] = []
-    seen = {json.dumps(spec.to_json())}
-    for description, ending, terms in interleaved:  # one of each kind of edit before a second of any
-        variant, problems = vocabulary.validate({"ends_on": ending, "terms": [t.to_json() for t in terms]})
-        key = json.dumps(variant.to_json()) if variant else ""
-        if variant is None or key in seen:
-            continue
-        seen.add(key)
-        chosen.append(Edit(description, variant))
-        if len(chosen) == count:
-            break
-    return chosen
+    return candidates
 
 
 # ---------------------------------------------------------------------------------------------

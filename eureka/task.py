@@ -72,6 +72,8 @@ class SearchSpec(_Strict):
     elites_in_prompt: int = Field(default=1, ge=1, description="top-k rewards shown in reflection prompts")
     constant_variants: int | None = Field(default=None, ge=0, description="constant-tuning variants per "
                                           "candidate (default: 4 on the jax backend, 0 on gymnasium)")
+    edits: int | None = Field(default=None, ge=0, description="structural edits of the parent spec trained per "
+                              "generation in structured mode (default: 4)")
 
 
 class LLMSpec(_Strict):

@@ -51,6 +51,11 @@ class RunConsole:
             first = escape(problems[0]) if problems else "rejected"
             self.console.print(f"  {candidate}: critic [red]rejected[/] at {stage}: {first}", highlight=False)
 
+    def on_edit_designed(self, candidate, edit, accepted, stage, problems, **_) -> None:
+        verdict = "[green]accepted[/]" if accepted else f"[red]rejected[/] at {stage}: " + (
+            escape(problems[0]) if problems else "")
+        self.console.print(f"  {candidate}: edit of the parent ({escape(edit)}): critic {verdict}", highlight=False)
+
     def on_training_started(self, candidates, **_) -> None:
         if not candidates:
             self.console.print("  nothing to train in this generation")

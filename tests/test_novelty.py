@@ -77,6 +77,11 @@ def test_filter_accepts_new_and_rejects_each_kind(transitions) -> None:
     assert (same.novel, same.kind, same.other) == (False, "same_program", "i0-c0")
     near = novelty.judge(TWEAKED, None)
     assert (near.novel, near.kind) == (False, "near_duplicate")
+    near = novelty.judge(TWEAKED, list(values(TWEAKED, transitions)))  # and the same reward on the transitions
+    assert (near.novel, near.kind) == (False, "near_duplicate")
+    flipped = BASE.replace("return alive + upright,", "return alive - upright,")
+    assert token_similarity(flipped, BASE) >= 0.95
+    assert novelty.judge(flipped, list(values(flipped, transitions))).novel  # nearly the same text, another reward
     rescaled = BASE.replace("return alive + upright,", "return 3.0 * (alive + upright) + 0.5,")
     rescaled = rescaled.replace('"""Stay upright."""', "scale = 3.0\n    offset = 0.5\n    extra = scale * offset")
     verdict = novelty.judge(rescaled, list(values(rescaled, transitions)))

@@ -134,3 +134,35 @@ def test_spec_mode_compiles_a_spec_reply_into_a_trained_reward(tmp_path: Path, s
     assert metrics["fitness"] is not None
     first_call = json.loads(sorted((run_dir / "llm").glob("*.json"))[0].read_text())
     assert "pole_angle" in first_call["messages"][1]["content"]  # quantities from the task's own layout
+
+
+def test_structural_edits_of_the_parent_spec_train_beside_the_models_children(tmp_path: Path,
+                                                                               sandbox_name: str) -> None:
+    """Generation 1's reply copies its parent (a duplicate, not trained); the structural edits
+    eureka makes of the parent (a flipped direction first) are checked and trained instead."""
+    runs = tmp_path / "runs"
+    result = CliRunner().invoke(cli, ["run", str(tiny_task(tmp_path)), "--mode", "spec", "--model",
+                                      f"scripted:{ROOT / 'tests/data/scripted/cartpole_spec_edits'}",
+                                      "--iterations", "2", "--samples", "1", "--edits", "2", "--tune", "0",
+                                      "--sandbox", sandbox_name, "--runs-dir", str(runs)])
+    assert result.exit_code == 0, result.output
+    (run_dir,) = runs.glob("*-cartpole-*")
+    assert json.loads((run_dir / "iter_0/cand_0/candidate.json").read_text())["status"] == "trained"
+    assert not (run_dir / "iter_0/cand_1").exists()  # no parent to edit in the first generation
+    copy = json.loads((run_dir / "iter_1/cand_0/candidate.json").read_text())
+    assert copy["status"] == "duplicate" and copy["edit"] is None
+    edits = [json.loads((run_dir / f"iter_1/cand_{i}/candidate.json").read_text()) for i in (1, 2)]
+    assert [e["parent_id"] for e in edits] == ["i0-c0", "i0-c0"]
+    assert edits[0]["edit"] == "term 1 (progress_abs_pole_angle): toward higher instead of lower"
+    assert edits[1]["edit"] and "instead of" in edits[1]["edit"] or edits[1]["edit"].startswith(("drop", "add"))
+    flipped = json.loads((run_dir / "iter_1/cand_1/reply.md").read_text())
+    assert flipped["terms"][0]["toward"] == "higher"
+    for i, edit in zip((1, 2), edits):
+        critic = json.loads((run_dir / f"iter_1/cand_{i}/critic.json").read_text())
+        assert critic["edit"] == edit["edit"]
+        if critic["accepted"]:  # every accepted edit was trained in the generation
+            assert edit["status"] == "trained" and edit["fitness"] is not None
+        else:
+            assert edit["status"] == "rejected" and edit["problems"]
+    assert json.loads((run_dir / "run.json").read_text())["settings"]["edits"] == 2
+    assert "edit of the parent" in result.output
