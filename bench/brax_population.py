@@ -19,11 +19,13 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))  # this repository's eureka, before any other installed copy
 
 
 @dataclass(frozen=True)
@@ -171,7 +173,7 @@ def main() -> None:
     figures["fitness"] = fitness
 
     print(f"compile: {figures.get('compile_s', 'n/a')} s (first chunk {first_chunk:.1f} s); "
-          f"evaluation {figures['eval_s']} s; wall {wall:.1f} s")
+          f"evaluation {figures['eval_s']} s (its compile included); wall {wall:.1f} s")
     print(f"aggregate env-steps/s: {figures['env_steps_per_s']:,} over the whole run"
           + (f", {figures['steady_env_steps_per_s']:,} in the steady state" if later else ""))
     for cid, values in fitness.items():
