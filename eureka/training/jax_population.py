@@ -256,9 +256,11 @@ class CandidateRewardEnv(Environment):
         return CandidateEnvParams(base=base_params, candidate=jnp.zeros((), jnp.int32))
 
     def reset_env(self, key, params: CandidateEnvParams):
-        key, key_next = jax.random.split(key)
+        next_start = None
+        if self.costly_reset:
+            key, key_next = jax.random.split(key)
+            next_start = self.base.reset_env(key_next, params.base)
         obs, env_state = self.base.reset_env(key, params.base)
-        next_start = self.base.reset_env(key_next, params.base) if self.costly_reset else None
         return obs, CandidateEnvState(
             env_state=env_state,
             obs=obs,
