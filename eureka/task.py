@@ -27,7 +27,8 @@ class _Strict(BaseModel):
 
 class EnvSpec(_Strict):
     backend: Literal["gymnasium", "jax"] = "gymnasium"
-    id: str = Field(description="a registered env id, or 'module:Class'")
+    id: str = Field(description="a registered env id, or 'module:Class'; on the jax backend also "
+                    "'brax/<name>' (e.g. brax/ant) or 'craftax/<name>' (the `envs` extra)")
     kwargs: dict[str, Any] = Field(default_factory=dict)
     max_episode_steps: int | None = Field(default=None, gt=0)
 

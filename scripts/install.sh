@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Install eureka and everything it needs on a fresh Debian/Ubuntu machine (run as root).
 #
-#   scripts/install.sh          the package, the embedded model and the sandboxes
+#   scripts/install.sh          the package, the embedded model, the sandboxes and the jax
+#                               backend's envs (gymnax; brax and Craftax: the `envs` extra)
 #   scripts/install.sh --dev    the same plus the test dependencies
 #
 # Idempotent: a second run only checks. The first run builds llama-cpp-python from source
@@ -10,7 +11,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-extras="local,jax,web"
+extras="local,jax,envs,web"
 dev=false
 [[ "${1:-}" == "--dev" ]] && { extras="$extras,dev"; dev=true; }
 

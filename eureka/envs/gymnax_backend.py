@@ -1,6 +1,9 @@
 """Gymnax environments (the jax backend): creation, space description, random-policy
 transitions, and the trace check a jax reward must pass before it joins a population.
 
+Brax and Craftax envs (ids ``brax/<name>``, ``craftax/<name>``) come in as gymnax envs
+through `eureka.envs.compat`.
+
 gymnax 0.0.9 merges termination and the time limit into one ``done`` flag and auto-resets
 inside ``step``. Everything here steps with ``step_env`` instead, so the true next
 observation is kept, and splits ``done`` into ``terminated`` (a terminal state of the task)
@@ -21,6 +24,7 @@ import numpy as np
 from gymnax.environments import spaces
 from gymnax.environments.environment import Environment
 
+from eureka.envs import compat
 from eureka.envs.base import SpaceInfo, Transitions
 from eureka.reward import RewardFn
 from eureka.task import EnvSpec
@@ -38,6 +42,8 @@ def make_env(spec: EnvSpec) -> tuple[Environment, Any]:
     """
     if spec.backend != "jax":
         raise ValueError(f"gymnax backend asked for an env of backend {spec.backend!r}")
+    if compat.family(spec.id):
+        return compat.make_compat_env(spec)
     probe = _construct(spec.id, {})
     param_fields = {f.name for f in dataclasses.fields(probe.default_params)}
     param_kwargs = {k: v for k, v in spec.kwargs.items() if k in param_fields}
@@ -59,7 +65,10 @@ def _construct(env_id: str, kwargs: dict[str, Any]) -> Environment:
     import gymnax
 
     if env_id not in gymnax.registered_envs:
-        raise ValueError(f"{env_id!r} is not a gymnax env id (and not 'module:Class')")
+        raise ValueError(
+            f"{env_id!r} is not a gymnax env id (and not 'module:Class', 'brax/<name>' or "
+            "'craftax/<name>')"
+        )
     env, _ = gymnax.make(env_id, **kwargs)
     return env
 
@@ -71,6 +80,9 @@ def split_done(env: Environment, params: Any, next_state: Any, done: jax.Array):
     did. Where both happen on the same step it counts as terminated.
     """
     done = jnp.asarray(done, bool).reshape(())
+    if getattr(env, "is_terminal_task_only", False):  # brax and craftax adapters
+        terminated = jnp.asarray(env.is_terminal(next_state, params), bool).reshape(()) & done
+        return terminated, done & ~terminated
     if not hasattr(params, "max_steps_in_episode"):
         return done, jnp.zeros((), bool)
     unlimited = params.replace(max_steps_in_episode=_NO_TIME_LIMIT)
@@ -82,9 +94,13 @@ def space_info(spec: EnvSpec) -> SpaceInfo:
     env, params = make_env(spec)
     obs_dim = int(np.prod(env.observation_space(params).shape))
     action_space = env.action_space(params)
-    if isinstance(action_space, spaces.Discrete):
+    if is_discrete(action_space):
         return SpaceInfo(obs_dim, "discrete", int(action_space.n), "jax")
     return SpaceInfo(obs_dim, "continuous", int(np.prod(action_space.shape)), "jax")
+
+
+def is_discrete(space: Any) -> bool:
+    return isinstance(space, spaces.Discrete)
 
 
 def sample_transitions(spec: EnvSpec, count: int = 512, seed: int = 0) -> Transitions:
@@ -98,11 +114,12 @@ def sample_transitions(spec: EnvSpec, count: int = 512, seed: int = 0) -> Transi
         action = action_space.sample(key_action)
         next_obs, next_state, reward, done, _ = env.step_env(key_step, state, action, params)
         terminated, truncated = split_done(env, params, next_state, done)
-        reset_obs, reset_state = env.reset_env(key_reset, params)
         ended = terminated | truncated
-        carry = (
-            jnp.where(ended, reset_obs, next_obs),
-            jax.tree.map(lambda a, b: jnp.where(ended, a, b), reset_state, next_state),
+        # One env, not vmapped: `cond` skips the reset (a whole world for Craftax) mid-episode.
+        carry = jax.lax.cond(
+            ended,
+            lambda: env.reset_env(key_reset, params),
+            lambda: (next_obs, next_state),
         )
         row = (obs, action, next_obs, terminated, truncated, jnp.reshape(reward, ()))
         return carry, row

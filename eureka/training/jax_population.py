@@ -36,6 +36,7 @@ from gymnax.environments.environment import Environment
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from rejax import PPO
 
+from eureka.envs import compat
 from eureka.envs.base import SpaceInfo
 from eureka.envs.gymnax_backend import (
     describe_trace_error,
@@ -103,7 +104,7 @@ class PPOSettings(BaseModel):
         return config
 
 
-# Per-env defaults (everything else is PPOSettings' default), measured here with 8 envs,
+# Per-env defaults, by env id or by family ("brax/", "craftax/") (everything else is PPOSettings' default), measured here with 8 envs,
 # deterministic evaluation: CartPole (rejax's config re-split for 8 envs) >= 475 at 100k steps
 # for 27 of 32 members over 8 reward variants, 32 of 32 at 150k; MountainCar with its own -1
 # reward reached the flag 4/4 at 50k (observation and reward normalisation do the exploring);
@@ -127,13 +128,38 @@ ENV_DEFAULTS: dict[str, dict[str, Any]] = {
         "normalize_observations": True,
         "activation": "swish",
     },
+    # Not tuned here (no GPU): brax's published PPO settings for its locomotion envs
+    # (observation normalisation, gamma 0.97, lr 3e-4, entropy 1e-2, 32 minibatches)
+    # with longer rollouts, and the Craftax paper's PPO (lr 2e-4, gae 0.8, 8 minibatches,
+    # 3 x 512 tanh layers). A task's hyperparams override them.
+    "brax/": {
+        "num_steps": 16,
+        "num_epochs": 4,
+        "num_minibatches": 32,
+        "learning_rate": 3e-4,
+        "gamma": 0.97,
+        "ent_coef": 1e-2,
+        "normalize_observations": True,
+        "activation": "swish",
+        "hidden_layer_sizes": (256, 256),
+    },
+    "craftax/": {
+        "num_steps": 64,
+        "num_epochs": 4,
+        "num_minibatches": 8,
+        "learning_rate": 2e-4,
+        "max_grad_norm": 1.0,
+        "gae_lambda": 0.8,
+        "hidden_layer_sizes": (512, 512, 512),
+    },
 }
 
 
 def ppo_settings(env_id: str, hyperparams: dict[str, Any]) -> PPOSettings:
     if "num_envs" in hyperparams:
         raise ValueError("training.hyperparams.num_envs: set training.num_envs instead")
-    return PPOSettings(**{**ENV_DEFAULTS.get(env_id, {}), **hyperparams})
+    defaults = ENV_DEFAULTS.get(env_id, ENV_DEFAULTS.get(f"{compat.family(env_id)}/", {}))
+    return PPOSettings(**{**defaults, **hyperparams})
 
 
 @dataclass(frozen=True)
@@ -194,6 +220,9 @@ class CandidateEnvState:
     steps_taken: jax.Array  # by this env, over all of training
     first_nonfinite_step: jax.Array  # steps_taken when the reward first went non-finite; -1
     stats: RolloutStats
+    # With `costly_reset`: the start of this env's next episode, drawn ahead of time
+    # (`CandidateRewardEnv.redraw_resets`); None otherwise.
+    next_start: Any = None
 
 
 SuccessFn = Callable[[jax.Array, jax.Array, jax.Array, jax.Array, jax.Array], jax.Array]
@@ -207,20 +236,30 @@ class CandidateRewardEnv(Environment):
     It overrides `step` (not only `step_env`) because the candidate reward needs the true
     next observation, which gymnax's auto-reset would replace, and the statistics must
     survive the reset.
+
+    Under rejax's vmap over envs a reset computed "only where an episode ended" is computed
+    for every env on every step. That is cheap for classic control; for a costly reset
+    (Craftax generates a world, brax runs physics) pass ``costly_reset=True``: each env then
+    holds its next episode's start, drawn once per PPO iteration by `redraw_resets`.
     """
 
     def __init__(self, base: Environment, branches: Sequence[Branch],
-                 num_component_slots: int, success: SuccessFn):
+                 num_component_slots: int, success: SuccessFn, costly_reset: bool = False):
         super().__init__()
         self.base = base
         self.branches = tuple(branches)
         self.num_component_slots = num_component_slots
         self.success = success
+        self.costly_reset = costly_reset
 
     def default_params_for(self, base_params: Any) -> CandidateEnvParams:
         return CandidateEnvParams(base=base_params, candidate=jnp.zeros((), jnp.int32))
 
     def reset_env(self, key, params: CandidateEnvParams):
+        next_start = None
+        if self.costly_reset:
+            key, key_next = jax.random.split(key)
+            next_start = self.base.reset_env(key_next, params.base)
         obs, env_state = self.base.reset_env(key, params.base)
         return obs, CandidateEnvState(
             env_state=env_state,
@@ -230,7 +269,16 @@ class CandidateRewardEnv(Environment):
             steps_taken=jnp.zeros((), jnp.int32),
             first_nonfinite_step=jnp.full((), -1, jnp.int32),
             stats=RolloutStats.zeros(self.num_component_slots),
+            next_start=next_start,
         )
+
+    def redraw_resets(self, key, state: CandidateEnvState, params: CandidateEnvParams):
+        """Draw a fresh next-episode start for every env of `state` (batched over envs)."""
+        if not self.costly_reset:
+            return state
+        keys = jax.random.split(key, state.obs.shape[0])
+        next_start = jax.vmap(self.base.reset_env, in_axes=(0, None))(keys, params.base)
+        return state.replace(next_start=next_start)
 
     def reset(self, key, params: CandidateEnvParams | None = None):
         return self.reset_env(key, params)
@@ -275,7 +323,10 @@ class CandidateRewardEnv(Environment):
             (~finite) & (state.first_nonfinite_step < 0), steps_taken, state.first_nonfinite_step
         )
 
-        reset_obs, reset_env_state = self.base.reset_env(key_reset, params.base)
+        if self.costly_reset:
+            reset_obs, reset_env_state = state.next_start
+        else:
+            reset_obs, reset_env_state = self.base.reset_env(key_reset, params.base)
         env_state = jax.tree.map(
             lambda r, s: jax.lax.select(ended, r, s), reset_env_state, next_env_state
         )
@@ -288,6 +339,7 @@ class CandidateRewardEnv(Environment):
             steps_taken=steps_taken,
             first_nonfinite_step=first_nonfinite,
             stats=stats,
+            next_start=state.next_start,
         )
         return obs, new_state, reward, ended, {}
 
@@ -428,6 +480,7 @@ def _train_runnable(
         [make_branch(c.reward_fn, c.component_names, slots) for c in runnable],
         slots,
         make_success_fn(task.fitness),
+        costly_reset=compat.costly_reset(task.env),
     )
     algo = PPO.create(
         env=wrapper,
@@ -474,7 +527,7 @@ def _train_runnable(
     log.info("population of %d members x %d env steps trained and evaluated in %.1f s",
              len(member_seed), schedule.total_steps, seconds)
 
-    if artifacts:
+    if artifacts and not compat.family(task.env.id):  # brax/craftax: no Gymnasium twin renders them
         _record_videos(task, algo, env, base_params, train_state, runnable, member_candidate, member_seed, artifacts)
 
     results: dict[str, list[MemberResult]] = {c.id: [] for c in runnable}
@@ -561,15 +614,25 @@ def _with_output_types(run_chunk, train_state: Any, candidate_index: jax.Array) 
 
 
 def _make_chunk_fn(algo: PPO, slots: int):
+    wrapper: CandidateRewardEnv = algo.env
+
     def chunk(train_state, candidate, iterations):
         member_algo = algo.replace(env_params=algo.env_params.replace(candidate=candidate))
+
+        def redraw(ts):
+            if not wrapper.costly_reset:
+                return ts
+            rng, key = jax.random.split(ts.rng)
+            env_state = wrapper.redraw_resets(key, ts.env_state, member_algo.env_params)
+            return ts.replace(rng=rng, env_state=env_state)
+
         env_state = train_state.env_state
         fresh = jax.tree.map(
             lambda x: jnp.zeros((algo.num_envs, *x.shape), x.dtype), RolloutStats.zeros(slots)
         )
         train_state = train_state.replace(env_state=env_state.replace(stats=fresh))
         train_state = jax.lax.fori_loop(
-            0, iterations, lambda _, ts: member_algo.train_iteration(ts), train_state
+            0, iterations, lambda _, ts: member_algo.train_iteration(redraw(ts)), train_state
         )
         env_state = train_state.env_state
         first = env_state.first_nonfinite_step
