@@ -135,6 +135,8 @@ TRIG = re.compile(r"^\s*(?P<fn>cos|sin)\s*(?:\(\s*(?P<a>[A-Za-z_]\w*)\s*\)|of\s+
 NAME_STOP = re.compile(r"\s(?:in|along|measured|relative|from|between|expressed|given)\s|[,;:\[]")
 NAME_DROP = {"the", "a", "an", "of", "at", "to", "for", "and", "is", "its", "their", "on", "by", "with"}
 NAME_WORDS = 3
+MAX_BLOCK_QUANTITIES = 16  # a layout line over more columns is a block (a map view), not scalar quantities
+MAX_UNDESCRIBED_DIM = 64  # in larger observations, columns the layout does not describe get no name
 
 
 def _num(value: float) -> str:
@@ -178,16 +180,22 @@ def _finite_range(text: str) -> tuple[float | None, float | None]:
 def derive_quantities(observation: str | None, obs_dim: int) -> list[Quantity]:
     """Named quantities of a task, from its observation layout text (one line per column).
 
-    Columns the text does not describe are named ``obs_<i>``; lines naming columns beyond
+    Columns the text does not describe are named ``obs_<i>`` (in observations of up to
+    MAX_UNDESCRIBED_DIM columns); a line over more than MAX_BLOCK_QUANTITIES columns (a map
+    view, an image) is a block, not scalars, and gets no quantities; lines naming columns beyond
     `obs_dim` are ignored, so no quantity can read outside the observation.
     """
     described: dict[int, tuple[str, str]] = {}  # column -> (slug, description)
+    blocks: set[int] = set()  # columns of a block such as an image or a map view: no scalar quantities
     for line in (observation or "").splitlines():
         match = LAYOUT_LINE.match(line)
         if not match:
             continue
         first = int(match.group("first"))
         stop = int(match.group("stop")) if match.group("stop") else first + 1
+        if stop - first > MAX_BLOCK_QUANTITIES:
+            blocks.update(range(first, min(stop, obs_dim)))
+            continue
         text = match.group("text").strip()
         slug = _slug(text)
         for offset, column in enumerate(range(first, min(stop, obs_dim))):
@@ -197,6 +205,8 @@ def derive_quantities(observation: str | None, obs_dim: int) -> list[Quantity]:
     used: set[str] = set()
     columns: list[Quantity] = []
     for column in range(obs_dim):
+        if column in blocks or (column not in described and obs_dim > MAX_UNDESCRIBED_DIM):
+            continue
         slug, text = described.get(column, ("", ""))
         name = _unique(_identifier(slug) or f"obs_{column}", used)
         low, high = _finite_range(text)

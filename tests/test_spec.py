@@ -470,3 +470,14 @@ def test_api_models_get_the_schema_as_response_format_and_fall_back_without_it()
     first, second = (r["body"] for r in server.requests)
     assert first["response_format"]["json_schema"]["schema"] == schema
     assert "response_format" not in second
+
+
+def test_a_block_of_columns_is_no_scalar_quantity_and_large_observations_name_only_what_is_described() -> None:
+    layout = ("obs[:, 0:40]: a 5 x 8 map view, one column per cell\n"
+              "obs[:, 40]: health, in [0, 1]\n"
+              "obs[:, 41:43]: velocity, in [-1, 1]\n")
+    names = {q.name: q.columns for q in derive_quantities(layout, 100)}
+    assert names == {"health": (40,), "velocity_0": (41,), "velocity_1": (42,),
+                     "abs_velocity_0": (41,), "abs_velocity_1": (42,)}
+    small = {q.name for q in derive_quantities("obs[:, 0]: height, in [0, 2]", 3)}
+    assert small == {"height", "obs_1", "obs_2", "abs_obs_1", "abs_obs_2"}
