@@ -13,6 +13,8 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from eureka.envs.base import Transitions
 from eureka.novelty import NoveltyFilter
+from eureka.prefilter import Episode, episodes_of
+from eureka.training.base import FitnessSpec
 
 CandidateStatus = Literal["rejected", "duplicate", "trained", "failed"]
 MAX_POLICY_ROLLOUTS = 8
@@ -73,6 +75,15 @@ class TrajectoryPool:
         parts = [self.random, *self.rollouts.values()]
         return Transitions(**{k: np.concatenate([getattr(p, k) for p in parts])
                               for k in Transitions.__dataclass_fields__})
+
+    def episodes(self, spec: FitnessSpec) -> list[Episode]:
+        """The whole episodes of `transitions`, found part by part: the random part may end
+        inside an episode, which must not run on into the first rollout."""
+        episodes, offset = [], 0
+        for part in (self.random, *self.rollouts.values()):
+            episodes += [Episode(e.start + offset, e.stop + offset, e.ground_truth) for e in episodes_of(part, spec)]
+            offset += len(part)
+        return episodes
 
 
 class ProgramDatabase:

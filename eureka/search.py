@@ -168,10 +168,18 @@ class Search:
                 self.database.add(record, code)
                 self.database.novelty.remember(record.id, code, None)
                 self.database.pool.add_from_dir(record.id, self.store.path(record.directory))
-        self.critic.use_transitions(self.database.pool.transitions)
+        self.use_pool()
         best = run.get("best")
         if best:
             self.elite = self.load_elite(best["directory"])
+
+    def use_pool(self) -> int:
+        """Probe and pre-filter the next candidates on the pool: random episodes plus the
+        evaluation rollouts of policies trained so far. Returns the number of episodes."""
+        pool = self.database.pool
+        episodes = pool.episodes(self.task.fitness)
+        self.critic.use_transitions(pool.transitions, episodes)
+        return len(episodes)
 
     def load_elite(self, directory: str) -> Elite:
         record = CandidateRecord.model_validate(self.store.read_json(f"{directory}/candidate.json"))
@@ -342,7 +350,8 @@ class Search:
                 self.database.pool.add_from_dir(item.record.id, self.store.path(item.record.directory))
             if self.better(item.record.fitness, best_here.record.fitness if best_here else None):
                 best_here = Elite(item.record, item.reply, reflection)
-        self.critic.use_transitions(self.database.pool.transitions)
+        episodes = self.use_pool()
+        self.emit("trajectory_pool", rollouts=len(self.database.pool.rollouts), episodes=episodes)
         for candidate_id, outcome in fresh.items():
             if candidate_id.startswith("baseline-"):
                 name = candidate_id.removeprefix("baseline-")
