@@ -37,6 +37,7 @@ class RunOptions:
     mode: str | None = None
     selection: bool = True
     seed: int | None = None
+    islands: int | None = None
 
 
 def build_search(task: TaskSpec, store: RunStore, settings: SearchSettings,
@@ -135,6 +136,8 @@ def start_run(task: TaskSpec, options: RunOptions, listener: Listener | None = N
         mode=design_mode(options.mode, task.llm.mode, model),
         selection=options.selection,
         seed=options.seed,
+        islands=options.islands or task.search.islands,
+        migration_interval=task.search.migration_interval,
     )
     make_sandbox(settings.sandbox)  # fail before a run directory exists if no sandbox can run
     store = RunStore.create(options.runs_dir, task.name)

@@ -17,7 +17,7 @@ from pydantic import BaseModel, ConfigDict
 
 from eureka.analysis import Reflection, reflect
 from eureka.critic import Critic, CriticVerdict, parse_review
-from eureka.database import CandidateRecord, ProgramDatabase
+from eureka.database import CandidateRecord, Migration, ProgramDatabase
 from eureka.llm.base import Completion, GenerationSettings, LLMClient, LLMError, Message
 from eureka.llm.budget import Budget
 from eureka.novelty import reward_distance
@@ -60,6 +60,8 @@ class SearchSettings:
     mode: str = "code"  # "code": free-form reward code; "spec": a structured reward spec (small models)
     selection: bool = True  # semantic checks before training (constant, wrong ranking, all-cost specs)
     seed: int | None = None  # the embedded model's sampling seed (API models are not reproducible)
+    islands: int = 1  # sub-populations with their own parents and elites (samples spread over them)
+    migration_interval: int = 2  # every this many generations each island's best joins the next's prompts
 
     def to_json(self) -> dict[str, Any]:
         return {"iterations": self.iterations, "samples": self.samples, "max_repairs": self.max_repairs,
@@ -67,7 +69,8 @@ class SearchSettings:
                 "elites_in_prompt": self.elites_in_prompt, "max_tokens": self.max_tokens,
                 "max_cost_usd": self.max_cost_usd, "llm_review": self.llm_review,
                 "constant_variants": self.constant_variants, "mode": self.mode,
-                "selection": self.selection, "seed": self.seed,
+                "selection": self.selection, "seed": self.seed, "islands": self.islands,
+                "migration_interval": self.migration_interval,
                 "temperature": self.generation.temperature, "max_tokens_per_reply": self.generation.max_tokens}
 
     @classmethod
@@ -79,7 +82,8 @@ class SearchSettings:
                    elites_in_prompt=data.get("elites_in_prompt", 1), max_tokens=data.get("max_tokens"),
                    max_cost_usd=data.get("max_cost_usd"), llm_review=data.get("llm_review", False),
                    constant_variants=data.get("constant_variants", 0), mode=data.get("mode", "code"),
-                   selection=data.get("selection", True), seed=data.get("seed"))
+                   selection=data.get("selection", True), seed=data.get("seed"),
+                   islands=data.get("islands", 1), migration_interval=data.get("migration_interval", 2))
 
 
 @dataclass
@@ -87,6 +91,16 @@ class Elite:
     record: CandidateRecord
     reply: str
     reflection: Reflection
+
+
+@dataclass(frozen=True)
+class IslandPrompt:
+    """What one island's samples of a generation are asked with."""
+
+    island: int
+    messages: list[Message]
+    parent: str | None
+    feedback: list[str]
 
 
 @dataclass
@@ -139,6 +153,7 @@ class Search:
         self.spec_mode = spec_mode  # eureka.spec.SpecMode in structured mode; its prompts are in `prompts`
         self.iterations: list[IterationSummary] = []
         self.elite: Elite | None = None  # the best so far
+        self.island_elites: dict[int, Elite] = {}  # the best so far of each island's own lineage
         self.chosen_parent: Elite | None = None  # a person's choice for the next generation only
         self.baselines: dict[str, float | None] = {}
         self.database = ProgramDatabase(critic.transitions, self.better)
@@ -169,9 +184,15 @@ class Search:
                 self.database.novelty.remember(record.id, code, None)
                 self.database.pool.add_from_dir(record.id, self.store.path(record.directory))
         self.use_pool()
+        self.database.migrations = [Migration.model_validate(m) for m in run.get("migrations") or []]
+        for island in range(self.settings.islands):
+            best_of_island = self.database.elites(1, island)
+            if best_of_island:
+                self.island_elites[island] = self.load_elite(best_of_island[0].record.directory)
         best = run.get("best")
         if best:
             self.elite = self.load_elite(best["directory"])
+            self.island_elites[self.elite.record.island] = self.elite  # the same up to ties; keep the recorded one
 
     def use_pool(self) -> int:
         """Probe and pre-filter the next candidates on the pool: random episodes plus the
@@ -234,6 +255,9 @@ class Search:
             "usage": self.budget.to_json(),
             "filters": dict(self.filters),
             "best_distance_to_human": self.distance_to_human,
+            "islands": [{"island": island, "best_candidate": elite.record.id, "best_fitness": elite.record.fitness}
+                        for island, elite in sorted(self.island_elites.items())],
+            "migrations": self.database.migrations,
             "feedback": self.feedback_log,
             "iterations": self.iterations,
             "baselines": self.baselines,
@@ -297,19 +321,28 @@ class Search:
             return None
         return round(reward_distance(values[0], values[1]), 4)
 
-    def prompt_for_generation(self) -> tuple[list[Message], str | None, list[str]]:
+    def prompts_for_generation(self) -> list[IslandPrompt]:
+        """One prompt per island; pending feedback and a person's chosen parent go to all."""
         feedback, self.pending_feedback = self.pending_feedback, []
-        parent, self.chosen_parent = self.chosen_parent or self.elite, None
+        chosen, self.chosen_parent = self.chosen_parent, None
+        return [self.island_prompt(island, chosen, feedback) for island in range(self.settings.islands)]
+
+    def island_prompt(self, island: int, chosen: Elite | None, feedback: list[str]) -> IslandPrompt:
+        """The island's best as parent, its other elites, and the best that migrated in."""
+        parent = chosen or self.island_elites.get(island)
         if parent is None:
-            return self.prompts.initial_messages(), None, feedback
-        others = [p for p in self.database.elites(self.settings.elites_in_prompt) if p.record.id != parent.record.id]
-        others = others[: max(0, self.settings.elites_in_prompt - 1)]
+            return IslandPrompt(island, self.prompts.initial_messages(), None, feedback)
+        shown = self.settings.elites_in_prompt
+        others = [p for p in self.database.elites(shown, island) if p.record.id != parent.record.id]
+        others = others[: max(0, shown - 1)]
+        seen = {parent.record.id} | {p.record.id for p in others}
+        others += [p for p in self.database.immigrants(island, 1) if p.record.id not in seen]
         messages = self.prompts.reflection_messages(parent.reply, parent.reflection, feedback, others)
-        return messages, parent.record.id, feedback
+        return IslandPrompt(island, messages, parent.record.id, feedback)
 
     def run_iteration(self, iteration: int) -> None:
         self.emit("generation_started", iteration=iteration)
-        messages, parent, feedback = self.prompt_for_generation()
+        prompts = self.prompts_for_generation()
         session = self.runner.session(self._training_progress, overlap=self.settings.overlap)
         designed: list[Designed] = []
         finished: dict[str, TrainOutcome] = {}
@@ -317,7 +350,7 @@ class Search:
         for index in range(self.settings.samples):
             if self.budget.exhausted:
                 break
-            item = self.design(iteration, index, messages, parent, feedback)
+            item = self.design(iteration, index, prompts[index % len(prompts)])
             designed.append(item)
             if item.code is None or not self.is_novel(item):
                 continue
@@ -339,6 +372,7 @@ class Search:
                   candidates=[d.record.id for d in accepted if d.record.id not in finished])
         fresh = {o.candidate_id: o for o in session.results()}
         best_here: Elite | None = None
+        best_of_island: dict[int, Elite] = {}
         for item in accepted:
             outcome = finished.get(item.record.id) or fresh[item.record.id]
             tuning = self.pick_variant(item, outcome, variants.get(item.record.id, []), fresh)
@@ -348,8 +382,12 @@ class Search:
             self.database.add(item.record, item.code or "")
             if outcome.ok:
                 self.database.pool.add_from_dir(item.record.id, self.store.path(item.record.directory))
+            here = Elite(item.record, item.reply, reflection)
             if self.better(item.record.fitness, best_here.record.fitness if best_here else None):
-                best_here = Elite(item.record, item.reply, reflection)
+                best_here = here
+            island_best = best_of_island.get(item.record.island)
+            if self.better(item.record.fitness, island_best.record.fitness if island_best else None):
+                best_of_island[item.record.island] = here
         episodes = self.use_pool()
         self.emit("trajectory_pool", rollouts=len(self.database.pool.rollouts), episodes=episodes)
         for candidate_id, outcome in fresh.items():
@@ -357,16 +395,34 @@ class Search:
                 name = candidate_id.removeprefix("baseline-")
                 self.baselines[name] = outcome.fitness
                 self.emit("baseline_trained", baseline=name, fitness=outcome.fitness)
+        for elite in best_of_island.values():
+            self.update_island_elite(elite)
         if best_here and self.better(best_here.record.fitness, self.elite.record.fitness if self.elite else None):
             self.elite = best_here
             self.store.write_text("best/reward.py", self.store.path(best_here.record.directory, "reward.py").read_text())
             self.emit("new_best", candidate=best_here.record.id, fitness=best_here.record.fitness)
+        self.migrate(iteration)
         summary = IterationSummary(
             iteration=iteration, candidates=len(designed), accepted=len(accepted),
             best_candidate=best_here.record.id if best_here else None,
             best_fitness=best_here.record.fitness if best_here else None)
         self.iterations.append(summary)
         self.emit("generation_finished", **summary.model_dump())
+
+    def update_island_elite(self, elite: Elite) -> None:
+        island = elite.record.island
+        current = self.island_elites.get(island)
+        if self.better(elite.record.fitness, current.record.fitness if current else None):
+            self.island_elites[island] = elite
+
+    def migrate(self, iteration: int) -> None:
+        """Every `migration_interval` generations, each island's best joins the next island's
+        prompts (a ring), so good ideas spread while the islands keep their own lineages."""
+        islands = self.settings.islands
+        if islands < 2 or (iteration + 1) % self.settings.migration_interval:
+            return
+        for migration in self.database.migrate(iteration, islands):
+            self.emit("migration", **migration.model_dump())
 
     def person_generation(self, code: str, reply: str) -> CandidateRecord:
         """A generation of one candidate a person wrote: the critic's static checks and the
@@ -393,6 +449,7 @@ class Search:
                                            self._training_progress)
             reflection = self.record_training(record, outcome)
             self.database.add(record, code)
+            self.update_island_elite(Elite(record, reply, reflection))
             if self.better(record.fitness, self.elite.record.fitness if self.elite else None):
                 self.elite = Elite(record, reply, reflection)
                 self.store.write_text("best/reward.py", code)
@@ -469,9 +526,9 @@ class Search:
 
         self.client.on_progress = progress
 
-    def design(self, iteration: int, index: int, messages: list[Message], parent: str | None,
-               feedback: list[str]) -> Designed:
-        """Ask for one candidate, repairing it up to max_repairs times."""
+    def design(self, iteration: int, index: int, prompt: IslandPrompt) -> Designed:
+        """Ask for one candidate of `prompt`'s island, repairing it up to max_repairs times."""
+        messages = prompt.messages
         candidate_id = f"i{iteration}-c{index}"
         directory = self.store.candidate_dir(iteration, index)
         if self.store.path(directory, "candidate.json").is_file():  # finished before an interruption
@@ -512,9 +569,10 @@ class Search:
         self.store.write_json(f"{directory}/critic.json", {
             "accepted": verdict.accepted, "stage": verdict.stage, "problems": verdict.problems,
             "components": verdict.components, "ranking": verdict.ranking, "attempts": attempts})
-        record = CandidateRecord(id=candidate_id, iteration=iteration, index=index, parent_id=parent,
+        record = CandidateRecord(id=candidate_id, iteration=iteration, index=index, parent_id=prompt.parent,
                                  directory=directory, status="trained" if verdict.accepted else "rejected",
-                                 components=verdict.components, problems=verdict.problems, feedback=feedback)
+                                 components=verdict.components, problems=verdict.problems,
+                                 feedback=prompt.feedback, island=prompt.island)
         if not verdict.accepted:
             self.store.write_json(f"{directory}/candidate.json", record)
         return Designed(record, code if verdict.accepted else None, reply, verdict)
