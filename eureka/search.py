@@ -358,19 +358,20 @@ class Search:
             if done is not None:
                 finished[item.record.id] = done
             else:
-                session.submit(CandidateCode(item.record.id, item.code, self.store.path(item.record.directory)))
                 variants[item.record.id] = variants_of(item.record.id, item.code, self.settings.constant_variants)
-                for k, variant in enumerate(variants[item.record.id]):
-                    session.submit(CandidateCode(variant.id, variant.code,
-                                                 self.store.path(item.record.directory, "variants", str(k))))
+                session.submit(CandidateCode(item.record.id, item.code, self.store.path(item.record.directory)),
+                               *(CandidateCode(variant.id, variant.code,
+                                               self.store.path(item.record.directory, "variants", str(k)))
+                                 for k, variant in enumerate(variants[item.record.id])))
                 self.emit("training_submitted", candidate=item.record.id, variants=len(variants[item.record.id]))
         if self.settings.with_baselines and iteration == 0:
-            for baseline in self.baseline_candidates():
-                session.submit(baseline)
+            session.submit(*self.baseline_candidates())
         accepted = [d for d in designed if d.code is not None and d.record.status != "duplicate"]
         self.emit("training_started", iteration=iteration,
                   candidates=[d.record.id for d in accepted if d.record.id not in finished])
         fresh = {o.candidate_id: o for o in session.results()}
+        if session.populations:
+            self.emit("populations_trained", populations=session.populations)
         best_here: Elite | None = None
         best_of_island: dict[int, Elite] = {}
         for item in accepted:
