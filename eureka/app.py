@@ -32,12 +32,13 @@ class RunOptions:
     max_tokens: int | None = None
     max_cost_usd: float | None = None
     review: bool | None = None
-    overlap: bool = True
+    overlap: bool | None = None
     constant_variants: int | None = None
     mode: str | None = None
     selection: bool = True
     seed: int | None = None
     edits: int | None = None
+    islands: int | None = None
 
 
 def build_search(task: TaskSpec, store: RunStore, settings: SearchSettings,
@@ -117,6 +118,15 @@ def default_variants(cli: int | None, task: TaskSpec) -> int:
     return 4 if task.env.backend == "jax" else 0
 
 
+def overlap_enabled(cli: bool | None, model: str) -> bool:
+    """Design the next candidates while earlier ones train: on for API models (the LLM's time is
+    waiting: 1.33x measured on the gymnasium backend), off for the embedded model, whose
+    generation competes with training for the same cores (0.78x measured on 2 cores)."""
+    if cli is not None:
+        return cli
+    return not (model == "local" or model.startswith("local:"))
+
+
 def default_edits(cli: int | None, task: TaskSpec, mode: str) -> int:
     """Structural edits of the parent spec beside the model's children: structured mode only
     (free-form code has no spec to edit)."""
@@ -142,12 +152,14 @@ def start_run(task: TaskSpec, options: RunOptions, listener: Listener | None = N
         max_tokens=options.max_tokens,
         max_cost_usd=options.max_cost_usd,
         llm_review=review_enabled(options.review, task.llm.review, model),
-        overlap=options.overlap,
+        overlap=overlap_enabled(options.overlap, model),
         constant_variants=default_variants(options.constant_variants, task),
         mode=mode,
         edits=default_edits(options.edits, task, mode),
         selection=options.selection,
         seed=options.seed,
+        islands=options.islands or task.search.islands,
+        migration_interval=task.search.migration_interval,
     )
     make_sandbox(settings.sandbox)  # fail before a run directory exists if no sandbox can run
     store = RunStore.create(options.runs_dir, task.name)

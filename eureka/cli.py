@@ -37,8 +37,9 @@ def cli() -> None:
 @click.option("--max-cost", type=click.FloatRange(min=0), help="stop cleanly once the LLM cost this many USD")
 @click.option("--review/--no-review", default=None,
               help="LLM critic pass before training (default: on for API models)")
-@click.option("--overlap/--no-overlap", default=True, show_default=True,
-              help="train accepted candidates while the next ones are designed (gymnasium backend)")
+@click.option("--overlap/--no-overlap", default=None,
+              help="train accepted candidates while the next ones are designed (default: on for API "
+                   "and scripted models, off for the embedded model, which shares the cores with training)")
 @click.option("--tune", "constant_variants", type=click.IntRange(min=0),
               help="constant-tuning variants trained beside each candidate (default: 4 on jax, 0 on gymnasium)")
 @click.option("--mode", type=click.Choice(["code", "spec"]),
@@ -49,8 +50,12 @@ def cli() -> None:
 @click.option("--edits", type=click.IntRange(min=0),
               help="structural edits of the parent spec trained per generation (structured mode; default: 4)")
 @click.option("--seed", type=int, help="sampling seed of the embedded model (a reproducible run)")
+@click.option("--islands", type=click.IntRange(min=1),
+              help="sub-populations with their own parents, exchanging their best every "
+                   "search.migration_interval generations (default: the task file's, 1)")
 def run(task_file: Path, model, iterations, samples, sandbox, runs_dir: Path, with_baselines: bool,
-        max_tokens, max_cost, review, overlap: bool, constant_variants, mode, selection: bool, edits, seed) -> None:
+        max_tokens, max_cost, review, overlap, constant_variants, mode, selection: bool, edits, seed,
+        islands) -> None:
     """Design rewards for TASK_FILE (a task YAML)."""
     from eureka.app import RunOptions, start_run
     from eureka.task import TaskError, load_task
@@ -69,7 +74,8 @@ def run(task_file: Path, model, iterations, samples, sandbox, runs_dir: Path, wi
     options = RunOptions(model=model, iterations=iterations, samples=samples, sandbox=sandbox,
                          runs_dir=runs_dir, with_baselines=with_baselines, max_tokens=max_tokens,
                          max_cost_usd=max_cost, review=review, overlap=overlap,
-                         constant_variants=constant_variants, mode=mode, selection=selection, edits=edits, seed=seed)
+                         constant_variants=constant_variants, mode=mode, selection=selection, edits=edits,
+                         seed=seed, islands=islands)
     _drive(lambda: start_run(task, options, listener=ui), ui)
 
 

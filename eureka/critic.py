@@ -29,7 +29,7 @@ import numpy as np
 
 from eureka.envs.base import SpaceInfo, Transitions
 from eureka.jobs.probe import FIXABLE_SHAPE
-from eureka.prefilter import check_ranking, episodes_of
+from eureka.prefilter import Episode, check_ranking, episodes_of
 from eureka.training.base import FitnessSpec
 from eureka.reward import REWARD_FUNCTION, REWARD_PARAMETERS
 from eureka.sandbox.base import JOB_FILE, Sandbox, SandboxJob, SandboxLimits
@@ -163,10 +163,13 @@ class Critic:
         self.fitness = fitness
         self.use_transitions(transitions)
 
-    def use_transitions(self, transitions: Transitions) -> None:
-        """Probe on these transitions (single-env sequences of whole episodes for the pre-filter)."""
+    def use_transitions(self, transitions: Transitions, episodes: list[Episode] | None = None) -> None:
+        """Probe on these transitions; the pre-filter ranks `episodes` of them (default: every
+        whole episode, reading `transitions` as one single-env sequence)."""
         self.transitions = transitions
-        self.episodes = episodes_of(transitions, self.fitness) if self.fitness else []
+        if episodes is None:
+            episodes = episodes_of(transitions, self.fitness) if self.fitness else []
+        self.episodes = episodes
         buffer = io.BytesIO()  # serialised once, copied into every probe's scratch dir
         transitions.save(buffer)
         self._transitions_npz = buffer.getvalue()

@@ -84,4 +84,4 @@ def check_ranking(reward_values: np.ndarray, episodes: list[Episode]) -> Ranking
                             f"on {len(episodes)} recorded episodes the reward ranks the episodes that do worse "
                             f"at the task above those that do better (rank correlation {rho:.2f}); "
                             "a policy trained on it would learn the wrong behaviour")
-    return RankingCheck(True, rho, len(episodes), f"rank correlation with the task score {rho:.2f}")
+    return RankingCheck(True, rho, len(episodes), f"rank correlation with the task score {rho:.2f} on {len(episodes)} episodes")

@@ -17,7 +17,7 @@ from pydantic import BaseModel, ConfigDict
 
 from eureka.analysis import Reflection, reflect
 from eureka.critic import Critic, CriticVerdict, parse_review
-from eureka.database import CandidateRecord, ProgramDatabase
+from eureka.database import CandidateRecord, Migration, ProgramDatabase
 from eureka.llm.base import Completion, GenerationSettings, LLMClient, LLMError, Message
 from eureka.llm.budget import Budget
 from eureka.novelty import reward_distance
@@ -61,14 +61,17 @@ class SearchSettings:
     edits: int = 0  # structural edits of the parent spec trained beside the LLM's children (spec mode)
     selection: bool = True  # semantic checks before training (constant, wrong ranking, all-cost specs)
     seed: int | None = None  # the embedded model's sampling seed (API models are not reproducible)
+    islands: int = 1  # sub-populations with their own parents and elites (samples spread over them)
+    migration_interval: int = 2  # every this many generations each island's best joins the next's prompts
 
     def to_json(self) -> dict[str, Any]:
         return {"iterations": self.iterations, "samples": self.samples, "max_repairs": self.max_repairs,
                 "sandbox": self.sandbox, "with_baselines": self.with_baselines,
                 "elites_in_prompt": self.elites_in_prompt, "max_tokens": self.max_tokens,
-                "max_cost_usd": self.max_cost_usd, "llm_review": self.llm_review,
+                "max_cost_usd": self.max_cost_usd, "llm_review": self.llm_review, "overlap": self.overlap,
                 "constant_variants": self.constant_variants, "mode": self.mode,
-                "selection": self.selection, "seed": self.seed, "edits": self.edits,
+                "selection": self.selection, "seed": self.seed, "edits": self.edits, "islands": self.islands,
+                "migration_interval": self.migration_interval,
                 "temperature": self.generation.temperature, "max_tokens_per_reply": self.generation.max_tokens}
 
     @classmethod
@@ -79,8 +82,10 @@ class SearchSettings:
                    model=model, sandbox=data["sandbox"], with_baselines=data.get("with_baselines", False),
                    elites_in_prompt=data.get("elites_in_prompt", 1), max_tokens=data.get("max_tokens"),
                    max_cost_usd=data.get("max_cost_usd"), llm_review=data.get("llm_review", False),
+                   overlap=data.get("overlap", True),
                    constant_variants=data.get("constant_variants", 0), mode=data.get("mode", "code"),
-                   selection=data.get("selection", True), seed=data.get("seed"), edits=data.get("edits", 0))
+                   selection=data.get("selection", True), seed=data.get("seed"), edits=data.get("edits", 0),
+                   islands=data.get("islands", 1), migration_interval=data.get("migration_interval", 2))
 
 
 @dataclass
@@ -88,6 +93,17 @@ class Elite:
     record: CandidateRecord
     reply: str
     reflection: Reflection
+
+
+@dataclass(frozen=True)
+class IslandPrompt:
+    """What one island's samples of a generation are asked with."""
+
+    island: int
+    messages: list[Message]
+    parent: str | None
+    feedback: list[str]
+    parent_reply: str | None = None  # the parent's reply (its spec, in structured mode)
 
 
 @dataclass
@@ -140,6 +156,7 @@ class Search:
         self.spec_mode = spec_mode  # eureka.spec.SpecMode in structured mode; its prompts are in `prompts`
         self.iterations: list[IterationSummary] = []
         self.elite: Elite | None = None  # the best so far
+        self.island_elites: dict[int, Elite] = {}  # the best so far of each island's own lineage
         self.chosen_parent: Elite | None = None  # a person's choice for the next generation only
         self.baselines: dict[str, float | None] = {}
         self.database = ProgramDatabase(critic.transitions, self.better)
@@ -169,10 +186,24 @@ class Search:
                 self.database.add(record, code)
                 self.database.novelty.remember(record.id, code, None)
                 self.database.pool.add_from_dir(record.id, self.store.path(record.directory))
-        self.critic.use_transitions(self.database.pool.transitions)
+        self.use_pool()
+        self.database.migrations = [Migration.model_validate(m) for m in run.get("migrations") or []]
+        for island in range(self.settings.islands):
+            best_of_island = self.database.elites(1, island)
+            if best_of_island:
+                self.island_elites[island] = self.load_elite(best_of_island[0].record.directory)
         best = run.get("best")
         if best:
             self.elite = self.load_elite(best["directory"])
+            self.island_elites[self.elite.record.island] = self.elite  # the same up to ties; keep the recorded one
+
+    def use_pool(self) -> int:
+        """Probe and pre-filter the next candidates on the pool: random episodes plus the
+        evaluation rollouts of policies trained so far. Returns the number of episodes."""
+        pool = self.database.pool
+        episodes = pool.episodes(self.task.fitness)
+        self.critic.use_transitions(pool.transitions, episodes)
+        return len(episodes)
 
     def load_elite(self, directory: str) -> Elite:
         record = CandidateRecord.model_validate(self.store.read_json(f"{directory}/candidate.json"))
@@ -227,6 +258,9 @@ class Search:
             "usage": self.budget.to_json(),
             "filters": dict(self.filters),
             "best_distance_to_human": self.distance_to_human,
+            "islands": [{"island": island, "best_candidate": elite.record.id, "best_fitness": elite.record.fitness}
+                        for island, elite in sorted(self.island_elites.items())],
+            "migrations": self.database.migrations,
             "feedback": self.feedback_log,
             "iterations": self.iterations,
             "baselines": self.baselines,
@@ -290,20 +324,28 @@ class Search:
             return None
         return round(reward_distance(values[0], values[1]), 4)
 
-    def prompt_for_generation(self) -> tuple[list[Message], Elite | None, list[str]]:
+    def prompts_for_generation(self) -> list[IslandPrompt]:
+        """One prompt per island; pending feedback and a person's chosen parent go to all."""
         feedback, self.pending_feedback = self.pending_feedback, []
-        parent, self.chosen_parent = self.chosen_parent or self.elite, None
+        chosen, self.chosen_parent = self.chosen_parent, None
+        return [self.island_prompt(island, chosen, feedback) for island in range(self.settings.islands)]
+
+    def island_prompt(self, island: int, chosen: Elite | None, feedback: list[str]) -> IslandPrompt:
+        """The island's best as parent, its other elites, and the best that migrated in."""
+        parent = chosen or self.island_elites.get(island)
         if parent is None:
-            return self.prompts.initial_messages(), None, feedback
-        others = [p for p in self.database.elites(self.settings.elites_in_prompt) if p.record.id != parent.record.id]
-        others = others[: max(0, self.settings.elites_in_prompt - 1)]
+            return IslandPrompt(island, self.prompts.initial_messages(), None, feedback)
+        shown = self.settings.elites_in_prompt
+        others = [p for p in self.database.elites(shown, island) if p.record.id != parent.record.id]
+        others = others[: max(0, shown - 1)]
+        seen = {parent.record.id} | {p.record.id for p in others}
+        others += [p for p in self.database.immigrants(island, 1) if p.record.id not in seen]
         messages = self.prompts.reflection_messages(parent.reply, parent.reflection, feedback, others)
-        return messages, parent, feedback
+        return IslandPrompt(island, messages, parent.record.id, feedback, parent.reply)
 
     def run_iteration(self, iteration: int) -> None:
         self.emit("generation_started", iteration=iteration)
-        messages, parent_elite, feedback = self.prompt_for_generation()
-        parent = parent_elite.record.id if parent_elite else None
+        prompts = self.prompts_for_generation()
         session = self.runner.session(self._training_progress, overlap=self.settings.overlap)
         designed: list[Designed] = []
         finished: dict[str, TrainOutcome] = {}
@@ -317,27 +359,31 @@ class Search:
             if done is not None:
                 finished[item.record.id] = done
                 return
-            session.submit(CandidateCode(item.record.id, item.code, self.store.path(item.record.directory)))
             variants[item.record.id] = variants_of(item.record.id, item.code, self.settings.constant_variants)
-            for k, variant in enumerate(variants[item.record.id]):
-                session.submit(CandidateCode(variant.id, variant.code,
-                                             self.store.path(item.record.directory, "variants", str(k))))
+            session.submit(CandidateCode(item.record.id, item.code, self.store.path(item.record.directory)),
+                           *(CandidateCode(variant.id, variant.code,
+                                           self.store.path(item.record.directory, "variants", str(k)))
+                             for k, variant in enumerate(variants[item.record.id])))
             self.emit("training_submitted", candidate=item.record.id, variants=len(variants[item.record.id]))
 
         for index in range(self.settings.samples):
             if self.budget.exhausted:
                 break
-            enqueue(self.design(iteration, index, messages, parent, feedback))
-        for item in self.structural_edits(iteration, len(designed), parent_elite, feedback):
-            enqueue(item)
+            enqueue(self.design(iteration, index, prompts[index % len(prompts)]))
+        edits_per_island = max(1, self.settings.edits // len(prompts)) if self.settings.edits else 0
+        for prompt in prompts:
+            for item in self.structural_edits(iteration, len(designed), prompt, edits_per_island):
+                enqueue(item)
         if self.settings.with_baselines and iteration == 0:
-            for baseline in self.baseline_candidates():
-                session.submit(baseline)
+            session.submit(*self.baseline_candidates())
         accepted = [d for d in designed if d.code is not None and d.record.status != "duplicate"]
         self.emit("training_started", iteration=iteration,
                   candidates=[d.record.id for d in accepted if d.record.id not in finished])
         fresh = {o.candidate_id: o for o in session.results()}
+        if session.populations:
+            self.emit("populations_trained", populations=session.populations)
         best_here: Elite | None = None
+        best_of_island: dict[int, Elite] = {}
         for item in accepted:
             outcome = finished.get(item.record.id) or fresh[item.record.id]
             tuning = self.pick_variant(item, outcome, variants.get(item.record.id, []), fresh)
@@ -347,24 +393,47 @@ class Search:
             self.database.add(item.record, item.code or "")
             if outcome.ok:
                 self.database.pool.add_from_dir(item.record.id, self.store.path(item.record.directory))
+            here = Elite(item.record, item.reply, reflection)
             if self.better(item.record.fitness, best_here.record.fitness if best_here else None):
-                best_here = Elite(item.record, item.reply, reflection)
-        self.critic.use_transitions(self.database.pool.transitions)
+                best_here = here
+            island_best = best_of_island.get(item.record.island)
+            if self.better(item.record.fitness, island_best.record.fitness if island_best else None):
+                best_of_island[item.record.island] = here
+        episodes = self.use_pool()
+        self.emit("trajectory_pool", rollouts=len(self.database.pool.rollouts), episodes=episodes)
         for candidate_id, outcome in fresh.items():
             if candidate_id.startswith("baseline-"):
                 name = candidate_id.removeprefix("baseline-")
                 self.baselines[name] = outcome.fitness
                 self.emit("baseline_trained", baseline=name, fitness=outcome.fitness)
+        for elite in best_of_island.values():
+            self.update_island_elite(elite)
         if best_here and self.better(best_here.record.fitness, self.elite.record.fitness if self.elite else None):
             self.elite = best_here
             self.store.write_text("best/reward.py", self.store.path(best_here.record.directory, "reward.py").read_text())
             self.emit("new_best", candidate=best_here.record.id, fitness=best_here.record.fitness)
+        self.migrate(iteration)
         summary = IterationSummary(
             iteration=iteration, candidates=len(designed), accepted=len(accepted),
             best_candidate=best_here.record.id if best_here else None,
             best_fitness=best_here.record.fitness if best_here else None)
         self.iterations.append(summary)
         self.emit("generation_finished", **summary.model_dump())
+
+    def update_island_elite(self, elite: Elite) -> None:
+        island = elite.record.island
+        current = self.island_elites.get(island)
+        if self.better(elite.record.fitness, current.record.fitness if current else None):
+            self.island_elites[island] = elite
+
+    def migrate(self, iteration: int) -> None:
+        """Every `migration_interval` generations, each island's best joins the next island's
+        prompts (a ring), so good ideas spread while the islands keep their own lineages."""
+        islands = self.settings.islands
+        if islands < 2 or (iteration + 1) % self.settings.migration_interval:
+            return
+        for migration in self.database.migrate(iteration, islands):
+            self.emit("migration", **migration.model_dump())
 
     def person_generation(self, code: str, reply: str) -> CandidateRecord:
         """A generation of one candidate a person wrote: the critic's static checks and the
@@ -391,6 +460,7 @@ class Search:
                                            self._training_progress)
             reflection = self.record_training(record, outcome)
             self.database.add(record, code)
+            self.update_island_elite(Elite(record, reply, reflection))
             if self.better(record.fitness, self.elite.record.fitness if self.elite else None):
                 self.elite = Elite(record, reply, reflection)
                 self.store.write_text("best/reward.py", code)
@@ -467,9 +537,9 @@ class Search:
 
         self.client.on_progress = progress
 
-    def design(self, iteration: int, index: int, messages: list[Message], parent: str | None,
-               feedback: list[str]) -> Designed:
-        """Ask for one candidate, repairing it up to max_repairs times."""
+    def design(self, iteration: int, index: int, prompt: IslandPrompt) -> Designed:
+        """Ask for one candidate of `prompt`'s island, repairing it up to max_repairs times."""
+        messages = prompt.messages
         candidate_id = f"i{iteration}-c{index}"
         directory = self.store.candidate_dir(iteration, index)
         if self.store.path(directory, "candidate.json").is_file():  # finished before an interruption
@@ -510,28 +580,28 @@ class Search:
         self.store.write_json(f"{directory}/critic.json", {
             "accepted": verdict.accepted, "stage": verdict.stage, "problems": verdict.problems,
             "components": verdict.components, "ranking": verdict.ranking, "attempts": attempts})
-        record = CandidateRecord(id=candidate_id, iteration=iteration, index=index, parent_id=parent,
+        record = CandidateRecord(id=candidate_id, iteration=iteration, index=index, parent_id=prompt.parent,
                                  directory=directory, status="trained" if verdict.accepted else "rejected",
-                                 components=verdict.components, problems=verdict.problems, feedback=feedback)
+                                 components=verdict.components, problems=verdict.problems,
+                                 feedback=prompt.feedback, island=prompt.island)
         if not verdict.accepted:
             self.store.write_json(f"{directory}/candidate.json", record)
         return Designed(record, code if verdict.accepted else None, reply, verdict)
 
-    def structural_edits(self, iteration: int, first_index: int, parent: Elite | None,
-                         feedback: list[str]) -> list[Designed]:
+    def structural_edits(self, iteration: int, first_index: int, prompt: IslandPrompt, count: int) -> list[Designed]:
         """Structured mode: one-step structural edits of the parent's spec (a flipped direction,
         another quantity, ...), made by eureka and checked like any candidate, so that the
         generation trains the fix of a wrong sign even when the model picks another edit."""
-        if self.spec_mode is None or parent is None or self.settings.edits <= 0:
+        if self.spec_mode is None or prompt.parent is None or prompt.parent_reply is None or count <= 0:
             return []
         from eureka.spec import structural_edits
 
-        spec = self.spec_mode.spec_of(parent.reply)
+        spec = self.spec_mode.spec_of(prompt.parent_reply)
         if spec is None:
             return []
         seed = (self.settings.seed or 0) * 1_000 + iteration
         items: list[Designed] = []
-        for offset, edit in enumerate(structural_edits(spec, self.spec_mode.vocabulary, self.settings.edits, seed)):
+        for offset, edit in enumerate(structural_edits(spec, self.spec_mode.vocabulary, count, seed)):
             index = first_index + offset
             candidate_id, directory = f"i{iteration}-c{index}", self.store.candidate_dir(iteration, index)
             reply = edit.spec.dumps()
@@ -543,10 +613,10 @@ class Search:
                 "accepted": verdict.accepted, "stage": verdict.stage, "problems": verdict.problems,
                 "components": verdict.components, "ranking": verdict.ranking, "edit": edit.description,
                 "attempts": [{"attempt": 0, "reply": "reply.md", **verdict.to_json()}]})
-            record = CandidateRecord(id=candidate_id, iteration=iteration, index=index, parent_id=parent.record.id,
+            record = CandidateRecord(id=candidate_id, iteration=iteration, index=index, parent_id=prompt.parent,
                                      directory=directory, status="trained" if verdict.accepted else "rejected",
-                                     components=verdict.components, problems=verdict.problems, feedback=feedback,
-                                     edit=edit.description)
+                                     components=verdict.components, problems=verdict.problems,
+                                     feedback=prompt.feedback, edit=edit.description, island=prompt.island)
             if not verdict.accepted:
                 self.store.write_json(f"{directory}/candidate.json", record)
             if verdict.stage == "ranking":

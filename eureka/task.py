@@ -71,6 +71,10 @@ class SearchSpec(_Strict):
     samples: int = Field(default=4, gt=0)
     max_repairs: int = Field(default=1, ge=0, description="repair prompts per failed sample")
     elites_in_prompt: int = Field(default=1, ge=1, description="top-k rewards shown in reflection prompts")
+    islands: int = Field(default=1, ge=1, description="sub-populations, each with its own parent and elites; "
+                         "a generation's samples are spread over them")
+    migration_interval: int = Field(default=2, ge=1, description="every this many generations, each island's "
+                                    "best is shown in the next island's prompts (a ring)")
     constant_variants: int | None = Field(default=None, ge=0, description="constant-tuning variants per "
                                           "candidate (default: 4 on the jax backend, 0 on gymnasium)")
     edits: int | None = Field(default=None, ge=0, description="structural edits of the parent spec trained per "

@@ -44,3 +44,19 @@ def test_no_signal_means_no_verdict() -> None:
     episodes = episodes_of(transitions, spec)
     check = check_ranking(np.abs(transitions.next_obs[:, 1]), episodes)
     assert check.passed and check.correlation is None
+
+
+def test_the_pool_never_joins_a_cut_random_episode_to_a_rollout() -> None:
+    from eureka.database import TrajectoryPool
+
+    random = sample_transitions(EnvSpec(id="CartPole-v1"), 100, seed=1)
+    assert not (random.terminated[-1] or random.truncated[-1])  # cut inside an episode
+    rollout = sample_transitions(EnvSpec(id="CartPole-v1"), 300, seed=2)
+    done = np.flatnonzero(rollout.terminated | rollout.truncated)
+    whole = type(rollout)(**{k: getattr(rollout, k)[: done[-1] + 1] for k in rollout.__dataclass_fields__})
+    pool = TrajectoryPool(random)
+    pool.add("trained", whole)
+    episodes = pool.episodes(FitnessSpec())
+    assert len(episodes) == len(episodes_of(random, FitnessSpec())) + len(done)
+    assert all(e.stop <= 100 or e.start >= 100 for e in episodes)
+    assert episodes[-1].stop == len(pool.transitions)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -59,6 +60,29 @@ def test_candidate_directories_hold_reply_reward_critic_and_metrics(finished_run
         metrics = json.loads((directory / "metrics.json").read_text())
         assert len(metrics["outcome"]["members"][0]["checkpoints"]) >= 5
         assert "task_score" in metrics["reflection"]
+
+
+def test_trained_policies_leave_rollouts_that_the_next_generation_ranks_on(finished_run: Path) -> None:
+    from eureka.database import TrajectoryPool
+    from eureka.envs import sample_transitions
+    from eureka.task import EnvSpec
+
+    pool = TrajectoryPool(sample_transitions(EnvSpec(id="CartPole-v1"), 64, seed=0))
+    for cand in ("iter_0/cand_0", "iter_0/cand_1"):
+        assert pool.add_from_dir(cand, finished_run / cand), cand
+    rollouts = pool.rollouts["iter_0/cand_0"]
+    assert 0 < len(rollouts) <= 1024
+    assert rollouts.terminated[-1] or rollouts.truncated[-1]  # whole episodes only
+
+    def ranked_episodes(cand: str) -> int:
+        detail = json.loads((finished_run / cand / "critic.json").read_text())["ranking"]
+        return int(re.search(r"on (\d+) episodes", detail).group(1))
+
+    random_only = ranked_episodes("iter_0/cand_0")
+    with_rollouts = ranked_episodes("iter_1/cand_0")
+    assert with_rollouts > random_only
+    events = [json.loads(line) for line in (finished_run / "events.jsonl").read_text().splitlines()]
+    assert any(e["event"] == "trajectory_pool" and e["rollouts"] == 2 for e in events)
 
 
 def test_rejections_keep_their_reasons(finished_run: Path) -> None:

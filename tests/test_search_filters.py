@@ -114,6 +114,15 @@ def test_constant_tuning_trains_variants_and_keeps_the_best(tmp_path: Path, sand
     video = json.loads((run_dir / "iter_0/cand_0/rollout_seed0.json").read_text())
     assert video["ok"] and video["frames"] > 1, video
     assert (run_dir / "iter_0/cand_0/rollout_seed0.mp4").stat().st_size > 1000
+    # and its greedy episodes, for the next generation's pre-filter
+    from eureka.database import TrajectoryPool
+    from eureka.envs.base import Transitions
+
+    rollouts = Transitions.load(run_dir / "iter_0/cand_0/rollouts_seed0.npz")
+    assert 0 < len(rollouts) <= 1024 and rollouts.obs.shape[1] == 4
+    assert rollouts.terminated[-1] or rollouts.truncated[-1]
+    pool = TrajectoryPool(rollouts)
+    assert pool.add_from_dir("i0-c0", run_dir / "iter_0/cand_0")
 
 
 def test_spec_mode_compiles_a_spec_reply_into_a_trained_reward(tmp_path: Path, sandbox_name: str) -> None:

@@ -401,7 +401,8 @@ class LocalClient:
 
     def __init__(self, model_path: Path, *, model: str | None = None, n_ctx: int = 8192,
                  n_threads: int | None = None, n_threads_batch: int | None = None,
-                 seed: int | None = None, on_progress: ProgressCallback | None = None) -> None:
+                 seed: int | None = None, on_progress: ProgressCallback | None = None,
+                 reuse_prefix: bool = True) -> None:
         self.model_path = model_path
         self.model = model or f"local:{model_path}"
         # llama.cpp rounds the context up to a multiple of 256 but llama-cpp-python sizes its token
@@ -410,6 +411,9 @@ class LocalClient:
         self.n_threads = n_threads or default_threads()
         self.n_threads_batch = n_threads_batch or self.n_threads
         self.on_progress = on_progress
+        # llama.cpp keeps the evaluated tokens of the last prompt and reads only what follows their
+        # longest common prefix; False forgets them before every call (to measure that saving).
+        self.reuse_prefix = reuse_prefix
         # llama-cpp-python derives each call's seed from the previous one unless given one:
         # draw them here so a seeded client is reproducible and samples still differ.
         self._seeds = random.Random(seed)
@@ -432,6 +436,8 @@ class LocalClient:
         watch = TokenWatch(deadline=start + settings.timeout_s, on_progress=self.on_progress)
         with loaded.lock:
             self._apply_threads(loaded)
+            if not self.reuse_prefix:
+                loaded.llama.reset()
             if self.on_progress is not None:
                 self.on_progress(0, 0.0)
             llama_cpp = import_llama_cpp()

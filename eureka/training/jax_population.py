@@ -529,6 +529,7 @@ def _train_runnable(
 
     if artifacts and not compat.family(task.env.id):  # brax/craftax: no Gymnasium twin renders them
         _record_videos(task, algo, env, base_params, train_state, runnable, member_candidate, member_seed, artifacts)
+        _record_rollouts(algo, env, base_params, train_state, runnable, member_candidate, member_seed, artifacts)
 
     results: dict[str, list[MemberResult]] = {c.id: [] for c in runnable}
     for member, seed in enumerate(member_seed):
@@ -579,6 +580,55 @@ def _record_videos(task: TaskSpec, algo: PPO, env: Environment, params: Any, tra
 
         record_rollout(render_spec, act, artifacts[candidate.id], f"rollout_seed{int(member_seed[member])}",
                        seed=int(member_seed[member]))
+
+
+def _record_rollouts(algo: PPO, env: Environment, params: Any, train_state: Any,
+                     runnable: list[_Candidate], member_candidate: np.ndarray, member_seed: np.ndarray,
+                     artifacts: dict[str, Path]) -> None:
+    """Greedy episodes of each candidate's first-seed policy, as `rollouts_seed<seed>.npz`
+    (eureka.training.rollouts): the next generation's pre-filter scores rewards on them."""
+    from eureka.envs.base import Transitions
+    from eureka.training.rollouts import MAX_ROLLOUT_TRANSITIONS, save_rollouts, whole_episodes
+
+    first = {}  # candidate index -> its first member
+    for member, candidate_index in enumerate(member_candidate):
+        if runnable[candidate_index].id in artifacts:
+            first.setdefault(int(candidate_index), member)
+    if not first:
+        return
+    members = np.asarray(list(first.values()))
+    act = _make_greedy_act(algo, env, params)
+
+    def one_step(carry, key):
+        member_state, obs, state = carry
+        key_step, key_reset = jax.random.split(key)
+        action = act(member_state, obs[None])[0]
+        next_obs, next_state, reward, done, _ = env.step_env(key_step, state, action, params)
+        terminated, truncated = split_done(env, params, next_state, done)
+        reset_obs, reset_state = env.reset_env(key_reset, params)
+        ended = terminated | truncated
+        carry = (member_state, jnp.where(ended, reset_obs, next_obs),
+                 jax.tree.map(lambda a, b: jnp.where(ended, a, b), reset_state, next_state))
+        return carry, (obs, action, next_obs, terminated, truncated, jnp.reshape(reward, ()))
+
+    def rollout(member_state, key):
+        key_reset, key_steps = jax.random.split(key)
+        obs, state = env.reset_env(key_reset, params)
+        _, rows = jax.lax.scan(one_step, (member_state, obs, state),
+                               jax.random.split(key_steps, MAX_ROLLOUT_TRANSITIONS))
+        return rows
+
+    states = jax.tree.map(lambda x: x[members], train_state)
+    keys = jnp.stack([jax.random.fold_in(jax.random.PRNGKey(int(member_seed[m])), 2) for m in members])
+    rows = jax.device_get(jax.jit(jax.vmap(rollout))(states, keys))
+    for row, member in enumerate(members):
+        obs, action, next_obs, terminated, truncated, reward = (np.asarray(x[row]) for x in rows)
+        transitions = Transitions(obs=obs.astype(np.float32).reshape(len(obs), -1), action=action,
+                                  next_obs=next_obs.astype(np.float32).reshape(len(obs), -1),
+                                  terminated=terminated.astype(bool), truncated=truncated.astype(bool),
+                                  env_reward=reward.astype(np.float32))
+        candidate = runnable[member_candidate[member]]
+        save_rollouts(whole_episodes(transitions), artifacts[candidate.id], int(member_seed[member]))
 
 
 def _initial_states(algo: PPO, member_seed: np.ndarray) -> Any:

@@ -100,9 +100,16 @@ class TrainingRunner:
 
 
 class TrainingSession:
-    """One generation's training. Gymnasium candidates train as soon as they are submitted
-    (so training overlaps the design of the next candidates); a JAX population waits for
-    the whole generation and trains it in one program."""
+    """One generation's training, overlapping the design of the generation's later candidates.
+
+    Gymnasium: each candidate trains as soon as it is submitted (one job per candidate, up to
+    `workers` at once). JAX: candidates train in populations, one at a time (a population
+    uses every core); whenever no population is training, the candidates submitted so far
+    start as one, and the rest train together at `results()`. A member's result depends only
+    on its own reward and seed, not on the other members of its population (checked in
+    tests/training), so how the generation is cut into populations changes no result.
+    With `overlap` off, everything starts at `results()` (JAX: one population).
+    """
 
     def __init__(self, runner: TrainingRunner, progress: ProgressFn | None, overlap: bool = True) -> None:
         self.runner = runner
@@ -111,23 +118,39 @@ class TrainingSession:
         self.overlap = overlap
         self.queued: list[CandidateCode] = []
         self.futures: list[Future] = []
-        self.pool = None if self.population else ThreadPoolExecutor(max_workers=runner.workers)
+        self.pool = ThreadPoolExecutor(max_workers=1 if self.population else runner.workers)
+        self.populations: list[list[str]] = []  # candidate ids of each population started (JAX)
 
-    def submit(self, candidate: CandidateCode) -> None:
-        if self.pool is None or not self.overlap:
-            self.queued.append(candidate)
+    def submit(self, *candidates: CandidateCode) -> None:
+        """Candidates submitted together (a candidate and its constant variants) start together."""
+        if not candidates:
+            return
+        if not self.overlap:
+            self.queued.extend(candidates)
+        elif self.population:
+            self.queued.extend(candidates)
+            if all(future.done() for future in self.futures):
+                self._start_population()
         else:
-            self.futures.append(self.pool.submit(self.runner._run_job, [candidate], self.progress))
+            for candidate in candidates:
+                self.futures.append(self.pool.submit(self.runner._run_job, [candidate], self.progress))
 
     def results(self) -> list[TrainOutcome]:
-        if self.pool is None:
-            return self.runner._run_job(self.queued, self.progress) if self.queued else []
-        for candidate in self.queued:
-            self.futures.append(self.pool.submit(self.runner._run_job, [candidate], self.progress))
         try:
+            if self.population:
+                if self.queued:
+                    self._start_population()
+            else:
+                for candidate in self.queued:
+                    self.futures.append(self.pool.submit(self.runner._run_job, [candidate], self.progress))
             return [outcome for future in self.futures for outcome in future.result()]
         finally:
             self.pool.shutdown()
+
+    def _start_population(self) -> None:
+        batch, self.queued = self.queued, []
+        self.populations.append([c.id for c in batch])
+        self.futures.append(self.pool.submit(self.runner._run_job, batch, self.progress))
 
 
 def _collect_artifacts(root: Path, candidates: list[CandidateCode]) -> None:

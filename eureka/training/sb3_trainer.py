@@ -18,6 +18,7 @@ from eureka.reward import RewardFn
 from eureka.task import TaskSpec
 from eureka.training.base import Checkpoint, EpisodeRecord, MemberResult
 from eureka.training.fitness import EpisodeLedger, success_flags
+from eureka.training.rollouts import RolloutRecorder, save_rollouts
 
 # rl-zoo3-style settings; task.training.hyperparams override them.
 DEFAULT_PPO = {
@@ -101,11 +102,12 @@ def _make_reward_vec_env(task: TaskSpec, reward_fn: RewardFn, seed: int):
 
 def evaluate_policy_ground_truth(task: TaskSpec, model, seed: int, reward_fn: RewardFn,
                                  normalize: Callable[[np.ndarray], np.ndarray] = lambda o: o,
+                                 recorder: RolloutRecorder | None = None,
                                  ) -> tuple[float, list[EpisodeRecord]]:
     """Deterministic rollouts of the trained policy, scored by the task's ground truth.
 
     Each episode is also recorded (outcome, how it ended, mean candidate components) for
-    the trajectory analysis.
+    the trajectory analysis, and its transitions go to `recorder` (the pre-filter's pool).
     """
     from eureka.envs.gymnasium_backend import make_env
 
@@ -120,6 +122,8 @@ def evaluate_policy_ground_truth(task: TaskSpec, model, seed: int, reward_fn: Re
             action, _ = model.predict(normalize(obs), deterministic=True)
             next_obs, reward, terminated, truncated, _ = env.step(action)
             done = terminated or truncated
+            if recorder is not None:
+                recorder.step(obs, action, next_obs, terminated, truncated, reward)
             batch = (obs[None], np.asarray(action)[None], next_obs[None], np.array([terminated]))
             _, components = reward_fn(*batch)
             for name, value in components.items():
@@ -191,8 +195,10 @@ def train_member(task: TaskSpec, reward_fn: RewardFn, seed: int,
         normalize = train_env.normalize_obs
     else:
         normalize = lambda obs: obs  # noqa: E731
-    fitness, episodes = evaluate_policy_ground_truth(task, model, seed, reward_fn, normalize)
-    if artifacts is not None and seed == task.training.seeds[0]:
+    recorder = RolloutRecorder() if artifacts is not None and seed == task.training.seeds[0] else None
+    fitness, episodes = evaluate_policy_ground_truth(task, model, seed, reward_fn, normalize, recorder)
+    if artifacts is not None and recorder is not None:  # the first seed's policy
+        save_rollouts(recorder.transitions(), artifacts, seed)
         from eureka.video import record_rollout  # never raises: a failure is written to its .json
 
         record_rollout(task.env, lambda obs: model.predict(normalize(obs), deterministic=True)[0],

@@ -2,6 +2,7 @@
 
 Replies are scripted per request: a reply is either a text (answered as a normal chat
 completion) or an HTTP status code (answered as that error), or "hang" (no answer).
+`latency_s` delays every answer, like a remote API (benchmarks: the LLM's time is waiting).
 """
 
 from __future__ import annotations
@@ -14,8 +15,9 @@ from typing import Any
 
 
 class OpenAIServer:
-    def __init__(self, replies: list[str | int]) -> None:
+    def __init__(self, replies: list[str | int], latency_s: float = 0.0) -> None:
         self.replies = list(replies)
+        self.latency_s = latency_s
         self.requests: list[dict[str, Any]] = []
         server = self
 
@@ -28,6 +30,7 @@ class OpenAIServer:
                 server.requests.append({"path": self.path, "body": body,
                                         "authorization": self.headers.get("Authorization")})
                 reply = server.replies.pop(0) if server.replies else 500
+                time.sleep(server.latency_s)
                 if reply == "hang":
                     time.sleep(5)
                     return

@@ -268,6 +268,14 @@ def test_a_seed_makes_samples_reproducible_and_distinct(smollm2):
     assert [again.complete(CHAT, settings).text for _ in range(2)] == [first, second]
 
 
+def test_reading_the_whole_prompt_again_gives_the_same_samples(smollm2):
+    settings = GenerationSettings(temperature=1.0, max_tokens=16)
+    reused = [smollm2.complete(CHAT, settings) for _ in range(2)]
+    fresh = LocalClient.from_spec("smollm2", seed=0, n_threads=1, reuse_prefix=False)
+    again = [fresh.complete(CHAT, settings) for _ in range(2)]
+    assert [c.text for c in again] == [c.text for c in reused]  # the cache saves time, changes nothing
+
+
 def test_generation_ends_at_a_stop_sequence(smollm2):
     ask = [Message("user", "Write a Python function that adds two numbers, in a ```python code block.")]
     free = smollm2.complete(ask, GenerationSettings(temperature=0.0, max_tokens=60))

@@ -99,6 +99,19 @@ def test_a_sensible_reward_learns_to_balance_and_a_falling_reward_does_not():
 
 
 @TRAINING_TIMEOUT
+def test_a_members_result_does_not_depend_on_the_rest_of_its_population():
+    """What lets overlap split a generation into sub-populations without changing a result."""
+    task = cartpole_task(timesteps=8_192, seeds=[0, 1], checkpoints=2)
+
+    def results(outcome):
+        return [(m.fitness, m.checkpoints) for m in outcome.members]
+
+    together = train_population(task, [("upright", upright), ("falls", pays_for_falling)])
+    (alone,) = train_population(task, [("falls", pays_for_falling)])
+    assert results(together[1]) == results(alone)
+
+
+@TRAINING_TIMEOUT
 def test_a_nan_reward_fails_its_members_only_and_an_untraceable_one_is_left_out():
     task = cartpole_task(timesteps=12_000, seeds=[0, 1], checkpoints=2)
     population = [("upright", upright), ("nan", nan_once_tilted), ("falls", pays_for_falling),
