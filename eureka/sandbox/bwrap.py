@@ -29,7 +29,6 @@ the check reports which limits are in force.
 
 from __future__ import annotations
 
-import ctypes
 import errno
 import math
 import os
@@ -44,8 +43,9 @@ import uuid
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Callable, Sequence
+from typing import Sequence
 
+from eureka.sandbox import launch
 from eureka.sandbox.base import SandboxError, SandboxJob, SandboxLimits, SandboxResult, Verdict
 from eureka.sandbox.mounts import (
     GROUP,
@@ -63,7 +63,7 @@ from eureka.sandbox.process import job_environment, run_child
 CGROUP_ROOT = Path("/sys/fs/cgroup")
 CGROUP_PARENT = "eureka"
 V1_CONTROLLERS = ("memory", "pids", "cpu")
-STAGE = "/tmp"  # covered by a tmpfs in the child's private mount namespace only
+STAGE = launch.STAGE
 CPU_PERIOD_US = 100_000
 
 # Exit statuses above 128 are how bwrap (and docker-init) report a child killed by a signal.
@@ -224,81 +224,27 @@ def _enable_controllers(path: Path, controllers: set[str]) -> None:
 
 # --- staging (root only): bind directories nobody cannot reach onto a private tmpfs ---
 
-_CLONE_NEWNS = 0x00020000
-_MS_NOSUID, _MS_NODEV, _MS_BIND, _MS_REC, _MS_PRIVATE = 0x2, 0x4, 0x1000, 0x4000, 0x40000
-
-
-@lru_cache(maxsize=1)
-def _libc() -> ctypes.CDLL:
-    libc = ctypes.CDLL(None, use_errno=True)
-    libc.mount.argtypes = [ctypes.c_char_p, ctypes.c_char_p, ctypes.c_char_p, ctypes.c_ulong, ctypes.c_char_p]
-    libc.unshare.argtypes = [ctypes.c_int]
-    return libc
-
-
-def _check(ret: int, what: str) -> None:
-    if ret != 0:
-        err = ctypes.get_errno()
-        raise OSError(err, f"{what}: {os.strerror(err)}")
-
 
 @dataclass(frozen=True)
 class Staging:
-    """Sources opened as root in the child and bound at STAGE/<index>; STAGE/passwd, /group."""
+    """Sources opened as root in the child (by `eureka.sandbox.launch`) and bound at
+    STAGE/<index>; STAGE/passwd and STAGE/group hold the sandbox's user database."""
 
     sources: tuple[str, ...]
 
     def path(self, index: int) -> str:
-        return f"{STAGE}/{index}"
+        return launch.stage_path(index)
 
-    def mount(self) -> None:
-        """Runs in the child, as root, before the uid drop. Never touches the host's mounts."""
-        libc = _libc()
-        _check(libc.unshare(_CLONE_NEWNS), "unshare(CLONE_NEWNS)")
-        _check(libc.mount(None, b"/", None, _MS_REC | _MS_PRIVATE, None), "make mounts private")
-        # Opened in the new namespace (a bind from another namespace's mount is EINVAL) and
-        # before the tmpfs covers STAGE, where the sources (the scratch dir...) may live.
-        fds = [os.open(src, os.O_PATH | os.O_CLOEXEC) for src in self.sources]
-        _check(libc.mount(b"tmpfs", STAGE.encode(), b"tmpfs", _MS_NOSUID | _MS_NODEV, b"mode=0755,size=1m"),
-               "mount staging tmpfs")
-        for index, fd in enumerate(fds):
-            target = self.path(index)
-            if os.path.isdir(f"/proc/self/fd/{fd}"):
-                os.mkdir(target, 0o755)
-            else:
-                os.close(os.open(target, os.O_CREAT | os.O_WRONLY, 0o644))
-            _check(libc.mount(f"/proc/self/fd/{fd}".encode(), target.encode(), None, _MS_BIND | _MS_REC, None),
-                   f"bind {self.sources[index]}")
-            os.close(fd)
-        for name, text in (("passwd", PASSWD), ("group", GROUP)):
-            fd = os.open(f"{STAGE}/{name}", os.O_CREAT | os.O_WRONLY, 0o644)
-            os.write(fd, text.encode())
-            os.close(fd)
+    def to_json(self) -> dict:
+        return {"sources": list(self.sources), "files": {"passwd": PASSWD, "group": GROUP}}
 
 
-def _preexec(procs_files: Sequence[str], rlimits: Sequence[tuple[int, int]], staging: Staging | None,
-             ids: tuple[int, int] | None) -> Callable[[], None]:
-    """The child's setup between fork and exec of bwrap: cgroup, rlimits, staging, uid drop."""
-
-    def setup() -> None:
-        pid = str(os.getpid()).encode()
-        for path in procs_files:
-            fd = os.open(path, os.O_WRONLY)
-            try:
-                os.write(fd, pid)
-            finally:
-                os.close(fd)
-        for which, value in rlimits:
-            resource.setrlimit(which, (value, value))
-        if staging is not None:
-            staging.mount()
-        if ids is not None:
-            uid, gid = ids
-            os.setgroups([])
-            os.setresgid(gid, gid, gid)
-            os.setresuid(uid, uid, uid)
-
-    return setup
+def launch_config(procs_files: Sequence[str], rlimits: Sequence[tuple[int, int]], staging: Staging | None,
+                  ids: tuple[int, int] | None) -> dict:
+    """The child's setup before bwrap (cgroup, rlimits, staging, uid drop), for the launcher."""
+    return {"die_with_parent": True, "procs_files": list(procs_files), "rlimits": [list(r) for r in rlimits],
+            "staging": staging.to_json() if staging is not None else None,
+            "ids": list(ids) if ids is not None else None}
 
 
 @lru_cache(maxsize=None)
@@ -376,23 +322,24 @@ class BwrapSandbox:
             except CgroupUnavailable as exc:
                 raise SandboxError(f"bwrap: {exc}") from exc
         staging = self._staging(job.scratch) if self.root_mode else None
-        argv = self._argv(job, staging, command, ids)
-        preexec = _preexec(cgroup.procs_files if cgroup else (), self._rlimits(limits, cgroup is None),
-                           staging, ids if self.root_mode else None)
+        argv = launch.command(launch_config(cgroup.procs_files if cgroup else (), self._rlimits(limits, cgroup is None),
+                                            staging, ids if self.root_mode else None),
+                              self._argv(job, staging, command, ids))
 
         def classify(code: int) -> tuple[Verdict, str]:
             return classify_exit(code, cgroup.oom_kills() if cgroup else 0, limits.memory_mb)
 
         env = job_environment(SCRATCH_MOUNT)
-        try:
-            with lend_scratch(job.scratch, *ids):
-                try:
-                    return run_child(argv, job, env, preexec_fn=preexec, classify=classify)
-                finally:
-                    if cgroup is not None:
-                        cgroup.remove()  # nothing of the job survives, before the scratch goes back
-        except subprocess.SubprocessError as exc:  # the preexec setup failed in the child
-            raise SandboxError(f"bwrap: setting up the child failed (cgroup, staging or uid drop): {exc}") from exc
+        with lend_scratch(job.scratch, *ids):
+            try:
+                result = run_child(argv, job, env, classify=classify)
+            finally:
+                if cgroup is not None:
+                    cgroup.remove()  # nothing of the job survives, before the scratch goes back
+        if result.exit_code == launch.SETUP_FAILED and launch.PREFIX in result.log_tail:
+            reason = result.log_tail.split(launch.PREFIX, 1)[1].strip().splitlines()[0]
+            raise SandboxError(f"bwrap: setting up the child failed (cgroup, staging or uid drop): {reason}")
+        return result
 
     def _staging(self, scratch: Path) -> Staging:
         return Staging((*python_dirs(), package_dir(), str(scratch)))

@@ -49,7 +49,6 @@ def run_child(
     argv: Sequence[str],
     job: SandboxJob,
     env: dict[str, str],
-    preexec_fn: Callable[[], None] | None = None,
     classify: Callable[[int], tuple[Verdict, str]] | None = None,
 ) -> SandboxResult:
     """Run argv in its own process group with a wall-clock timeout; read result.json.
@@ -68,7 +67,6 @@ def run_child(
             env=env,
             cwd=str(job.scratch),
             start_new_session=True,
-            preexec_fn=preexec_fn,
         )
         timed_out = False
         try:
@@ -99,14 +97,6 @@ def run_child(
         return SandboxResult(Verdict.KILLED, code, result, log_tail, wall, f"killed by {name}")
     detail = f"exit code {code}" + ("" if result is not None else ", no result.json")
     return SandboxResult(Verdict.ERROR, code, result, log_tail, wall, detail)
-
-
-def die_with_parent() -> None:
-    """In the child before exec: be killed if the eureka process that started us dies."""
-    import ctypes
-
-    PR_SET_PDEATHSIG = 1
-    ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
 
 
 def kill_group(pid: int) -> None:

@@ -9,8 +9,9 @@ from __future__ import annotations
 import resource
 import sys
 
+from eureka.sandbox import launch
 from eureka.sandbox.base import SandboxJob, SandboxResult
-from eureka.sandbox.process import die_with_parent, job_environment, run_child
+from eureka.sandbox.process import job_environment, run_child
 
 WARNING = "sandbox 'none': generated code runs UNSANDBOXED on this machine (trusted debugging only)"
 
@@ -22,12 +23,9 @@ class UnsandboxedSandbox:
         print(f"WARNING: {WARNING}", file=sys.stderr, flush=True)
         limits = job.limits
 
-        def set_limits() -> None:
-            die_with_parent()
-            mem = limits.memory_mb * 1024 * 1024
-            resource.setrlimit(resource.RLIMIT_AS, (mem * 4, mem * 4))  # virtual: JAX reserves a lot
-            resource.setrlimit(resource.RLIMIT_FSIZE, (limits.max_file_mb << 20,) * 2)
-            resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
-
-        argv = [sys.executable, "-m", job.module, str(job.scratch)]
-        return run_child(argv, job, job_environment(str(job.scratch)), preexec_fn=set_limits)
+        mem = limits.memory_mb << 20
+        rlimits = [(resource.RLIMIT_AS, mem * 4),  # virtual size: JAX reserves a lot
+                   (resource.RLIMIT_FSIZE, limits.max_file_mb << 20), (resource.RLIMIT_CORE, 0)]
+        argv = launch.command({"die_with_parent": True, "rlimits": rlimits},
+                              [sys.executable, "-m", job.module, str(job.scratch)])
+        return run_child(argv, job, job_environment(str(job.scratch)))
