@@ -117,6 +117,7 @@ class RunResult:
     stop_reason: str = "completed"
     filters: dict[str, int] = field(default_factory=dict)
     distance_to_human: float | None = None
+    island_bests: dict[int, CandidateRecord] = field(default_factory=dict)  # with more than one island
 
 
 @dataclass
@@ -272,7 +273,9 @@ class Search:
     def result(self) -> RunResult:
         return RunResult(self.store, self.iterations, self.elite.record if self.elite else None, self.baselines,
                          self.reached_target(), self.budget, self.stop_reason, dict(self.filters),
-                         self.distance_to_human)
+                         self.distance_to_human,
+                         {island: elite.record for island, elite in sorted(self.island_elites.items())}
+                         if self.settings.islands > 1 else {})
 
     # -- the loop --------------------------------------------------------------------
     def run(self) -> RunResult:

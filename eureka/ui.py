@@ -129,8 +129,13 @@ class RunConsole:
         if result.filters:
             saved = ", ".join(f"{name} {count}" for name, count in sorted(result.filters.items()))
             self.console.print(f"trainings saved by filters: {saved}")
+        if result.island_bests:
+            self.console.print("best per island: " + ", ".join(
+                f"{island}: {record.id} ({_fitness(record.fitness)})" for island, record in result.island_bests.items()))
         if result.best:
+            origin = f"; eureka's structural edit of {result.best.parent_id}: {escape(result.best.edit)}" \
+                if result.best.edit else ""
             self.console.print(f"best reward: {result.store.path('best', 'reward.py')} "
-                               f"(fitness {_fitness(result.best.fitness)})")
+                               f"(fitness {_fitness(result.best.fitness)}{origin})")
         else:
             self.console.print("[red]no candidate was trained successfully[/]")

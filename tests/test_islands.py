@@ -33,6 +33,7 @@ def island_run(tmp_path_factory, sandbox_name: str) -> Path:
                                 catch_exceptions=False)
     assert result.exit_code == 0, result.output
     (run_dir,) = runs.glob("*-cartpole-*")
+    (run_dir / "cli_output.txt").write_text(result.output)
     return run_dir
 
 
@@ -60,6 +61,14 @@ def test_samples_are_spread_over_islands_with_their_own_parents(island_run: Path
     by_island = {entry["island"]: entry["best_candidate"] for entry in run["islands"]}
     assert set(by_island) == {0, 1}
     assert by_island[0].endswith("-c0") and by_island[1].endswith("-c1")
+
+
+def test_the_summary_names_each_islands_best(island_run: Path) -> None:
+    output = (island_run / "cli_output.txt").read_text()
+    line = next(line for line in output.splitlines() if line.startswith("best per island: "))
+    bests = {island["island"]: island["best_candidate"]
+             for island in json.loads((island_run / "run.json").read_text())["islands"]}
+    assert line.startswith(f"best per island: 0: {bests[0]} (") and f", 1: {bests[1]} (" in line
 
 
 def test_the_best_of_each_island_migrates_to_the_next_after_two_generations(island_run: Path) -> None:

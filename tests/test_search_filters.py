@@ -173,5 +173,9 @@ def test_structural_edits_of_the_parent_spec_train_beside_the_models_children(tm
             assert edit["status"] == "trained" and edit["fitness"] is not None
         else:
             assert edit["status"] == "rejected" and edit["problems"]
-    assert json.loads((run_dir / "run.json").read_text())["settings"]["edits"] == 2
+    run = json.loads((run_dir / "run.json").read_text())
+    assert run["settings"]["edits"] == 2
     assert "edit of the parent" in result.output
+    best = json.loads((run_dir / run["best"]["directory"] / "candidate.json").read_text())
+    if best["edit"]:  # the summary says the best reward is eureka's edit, not the model's
+        assert f"structural edit of i0-c0: {best['edit']}" in " ".join(result.output.split())
