@@ -91,6 +91,8 @@ class CandidateInfo:
     components: list[str]
     problems: list[str]
     path: Path  # absolute candidate directory
+    edit: str | None = None  # eureka's structural edit of the parent (structured mode)
+    island: int = 0
 
 
 @dataclass
@@ -240,6 +242,8 @@ def _read_candidates(run_dir: Path, problems: list[str]) -> list[CandidateInfo]:
                 components=[str(c) for c in data.get("components") or []],
                 problems=[str(p) for p in data.get("problems") or []],
                 path=path.parent.resolve(),
+                edit=str(data["edit"]) if data.get("edit") else None,
+                island=int(data.get("island") or 0),
             ))
         except (RunStoreError, TypeError, ValueError) as exc:
             problems.append(str(exc) if isinstance(exc, RunStoreError) else f"{path}: {exc}")

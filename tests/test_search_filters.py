@@ -179,3 +179,7 @@ def test_structural_edits_of_the_parent_spec_train_beside_the_models_children(tm
     best = json.loads((run_dir / run["best"]["directory"] / "candidate.json").read_text())
     if best["edit"]:  # the summary says the best reward is eureka's edit, not the model's
         assert f"structural edit of i0-c0: {best['edit']}" in " ".join(result.output.split())
+    report = CliRunner().invoke(cli, ["report", str(run_dir)])
+    assert report.exit_code == 0, report.output
+    page = (run_dir / "report.html").read_text()
+    assert "eureka's edit: term 1 (progress_abs_pole_angle): toward higher instead of lower" in page
