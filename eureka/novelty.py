@@ -35,6 +35,7 @@ NEAR_DUPLICATE_SIMILARITY = 0.95
 REWARD_DISTANCE_THRESHOLD = 0.05
 SHAPING_GAMMA = 0.99
 SHAPING_SHARE_TOLERANCE = 0.5
+MAX_SHAPING_FEATURES = 512  # potential-basis size cap (see _basis_layout)
 
 
 class _Normaliser(ast.NodeTransformer):
@@ -90,17 +91,41 @@ def token_similarity(a: str, b: str) -> float:
     return difflib.SequenceMatcher(None, _tokens(a), _tokens(b), autojunk=False).ratio()
 
 
-def _state_features(states: np.ndarray) -> np.ndarray:
-    """A linear basis for potentials: s_i, s_i^2, s_i*s_j (i<j), sin and cos of s_i.
+def _state_features(states: np.ndarray, columns: np.ndarray, pairwise: bool) -> np.ndarray:
+    """A linear basis for potentials over the chosen columns: s_i, s_i^2, s_i*s_j (i<j, when
+    `pairwise`), sin and cos of s_i.
 
     No constant potential: with terminal potentials at zero it would turn any termination
     bonus or penalty into "shaping", and in tasks whose episodes end early those matter.
     """
-    s = states.astype(np.float64)
-    cols = [s[:, i] for i in range(s.shape[1])] + [s[:, i] ** 2 for i in range(s.shape[1])]
-    cols += [s[:, i] * s[:, j] for i in range(s.shape[1]) for j in range(i + 1, s.shape[1])]
-    cols += [np.sin(s[:, i]) for i in range(s.shape[1])] + [np.cos(s[:, i]) for i in range(s.shape[1])]
-    return np.stack(cols, axis=1)
+    s = states[:, columns].astype(np.float64)
+    d = s.shape[1]
+    cols = [s, s ** 2, np.sin(s), np.cos(s)]
+    if pairwise and d > 1:
+        i, j = np.triu_indices(d, k=1)
+        cols.append(s[:, i] * s[:, j])
+    return np.concatenate(cols, axis=1)
+
+
+def _basis_layout(transitions: Transitions) -> tuple[np.ndarray, bool]:
+    """Which observation columns the shaping basis uses, and whether with pairwise products.
+
+    The basis must stay well below the number of transitions (with as many features as
+    samples every reward is "shaping") and small in memory (a 1,345-column observation has
+    ~900,000 pairwise products): varying columns only, pairwise products only while they fit,
+    else the most varying columns alone.
+    """
+    budget = min(MAX_SHAPING_FEATURES, max(4, len(transitions) // 4))
+    states = np.concatenate([transitions.obs, transitions.next_obs]).astype(np.float64)
+    spread = states.std(axis=0)
+    varying = np.flatnonzero(spread > 1e-12)
+    d = len(varying)
+    if 4 * d + d * (d - 1) // 2 <= budget:
+        return varying, True
+    if 4 * d > budget:
+        keep = np.sort(varying[np.argsort(-spread[varying], kind="stable")[: budget // 4]])
+        return keep, False
+    return varying, False
 
 
 @dataclass(frozen=True)
@@ -112,9 +137,11 @@ class CanonicalReward:
 def canonical_reward(values: np.ndarray, transitions: Transitions, gamma: float = SHAPING_GAMMA) -> CanonicalReward:
     """The reward with its best potential-based shaping term and offset removed, at unit scale."""
     r = np.asarray(values, dtype=np.float64)
-    phi_next = _state_features(transitions.next_obs)
+    columns, pairwise = _basis_layout(transitions)
+    phi_next = _state_features(transitions.next_obs, columns, pairwise)
     phi_next[transitions.terminated] = 0.0  # the potential of a terminal state is zero
-    basis = np.concatenate([gamma * phi_next - _state_features(transitions.obs), np.ones((len(r), 1))], axis=1)
+    basis = np.concatenate([gamma * phi_next - _state_features(transitions.obs, columns, pairwise),
+                            np.ones((len(r), 1))], axis=1)
     coef, *_ = np.linalg.lstsq(basis, r, rcond=None)
     residual = r - basis @ coef
     residual -= residual.mean()

@@ -88,3 +88,23 @@ def test_filter_accepts_new_and_rejects_each_kind(transitions) -> None:
     assert token_similarity(rescaled, BASE) < 0.95
     assert (verdict.novel, verdict.kind) == (False, "same_reward")
     assert novelty.judge(DIFFERENT, list(values(DIFFERENT, transitions))).novel
+
+
+def test_a_wide_observation_keeps_the_shaping_basis_small_and_rewards_apart() -> None:
+    """A Craftax-sized observation (1,345 columns, mostly one-hot) must neither build ~900,000
+    pairwise features nor explain every reward as shaping."""
+    from eureka.envs.base import Transitions
+    from eureka.novelty import MAX_SHAPING_FEATURES, _basis_layout
+
+    rng = np.random.default_rng(0)
+    n, d = 2048, 1345
+    obs = (rng.random((n, d)) < 0.05).astype(np.float32)
+    next_obs = (rng.random((n, d)) < 0.05).astype(np.float32)
+    t = Transitions(obs, rng.integers(0, 17, n), next_obs, np.zeros(n, bool), np.zeros(n, bool), np.zeros(n))
+    columns, pairwise = _basis_layout(t)
+    assert not pairwise and 4 * len(columns) <= MAX_SHAPING_FEATURES
+    c = columns[0]
+    shaping = canonical_reward(0.99 * next_obs[:, c] - obs[:, c], t)  # pure shaping on a basis column
+    assert shaping.vector is None and shaping.shaping_share == 1.0
+    noise = canonical_reward(rng.random(n), t)  # no potential explains it
+    assert noise.vector is not None and noise.shaping_share < 0.5
