@@ -64,7 +64,7 @@ class RunFigures:
     exit_code: int
     wall_s: float
     run_dir: str | None
-    samples: int = 0
+    samples: int = 0  # the model's replies (repairs included); eureka's structural edits are counted apart
     well_formed_raw: int = 0  # as the model wrote it
     well_formed: int = 0  # after the critic's deterministic auto-repair
     ran: int = 0  # ran in the sandboxed probe
@@ -74,6 +74,9 @@ class RunFigures:
     best_per_seed: list[float | None] = field(default_factory=list)
     reached_target: bool = False
     tokens: int = 0
+    edits: int = 0  # eureka's structural edits of a parent spec
+    edits_selected: int = 0  # of which passed every check before training
+    best_is_edit: bool = False
 
 
 def attempt_counts(attempt: dict[str, Any], spec_mode: bool) -> tuple[bool, bool, bool, bool]:
@@ -97,6 +100,10 @@ def figures_of(run_dir: Path, figures: RunFigures) -> RunFigures:
     spec_mode = run["settings"].get("mode") == "spec"
     for critic_file in sorted(run_dir.glob("iter_*/cand_*/critic.json")):
         critic = json.loads(critic_file.read_text())
+        if critic.get("edit"):
+            figures.edits += 1
+            figures.edits_selected += bool(critic.get("accepted"))
+            continue
         for attempt in critic.get("attempts", []):
             raw, after, ran, accepted = attempt_counts(attempt, spec_mode)
             figures.samples += 1
@@ -112,6 +119,7 @@ def figures_of(run_dir: Path, figures: RunFigures) -> RunFigures:
     if best.get("directory"):
         candidate = json.loads((run_dir / best["directory"] / "candidate.json").read_text())
         figures.best_per_seed = candidate.get("fitness_per_seed", [])
+        figures.best_is_edit = bool(candidate.get("edit"))
     task = run["task"]["fitness"]
     target, fitness = task.get("target"), figures.best_fitness
     if target is not None and fitness is not None:
@@ -168,12 +176,21 @@ def successes(figures: RunFigures, target: float | None) -> str:
     return f" ({hits}/{len(figures.best_per_seed)} seeds >= {target:g})"
 
 
+def recount(figures: RunFigures) -> RunFigures:
+    """The figures of a finished run, read again from its run directory (this script's counting)."""
+    if figures.run_dir is None or not (Path(figures.run_dir) / "run.json").is_file():
+        return figures
+    fresh = RunFigures(figures.task, figures.config, figures.seed, figures.exit_code, figures.wall_s, figures.run_dir)
+    return figures_of(Path(figures.run_dir), fresh)
+
+
 def report(results: dict[str, Any], tasks: list[TaskSpec]) -> str:
-    runs = [RunFigures(**r) for r in results.get("runs", [])]
+    runs = [recount(RunFigures(**{k: v for k, v in r.items() if k in RunFigures.__dataclass_fields__}))
+            for r in results.get("runs", [])]
     lines = ["## Runs", "",
-             "| task | config | seed | samples | well-formed raw | after auto-repair | ran | selected | trained "
-             "| best fitness | target | wall s |",
-             "|---|---|---|---|---|---|---|---|---|---|---|---|"]
+             "| task | config | seed | samples | well-formed raw | after auto-repair | ran | selected | edits selected "
+             "| trained | best fitness | target | wall s |",
+             "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     by_name = {t.name: t for t in tasks}
     for r in runs:
         task = by_name.get(r.task)
@@ -181,7 +198,8 @@ def report(results: dict[str, Any], tasks: list[TaskSpec]) -> str:
         per_seed = successes(r, target) if task and task.fitness.metric == "success_rate" else ""
         lines.append(f"| {r.task} | {r.config} | {r.seed} | {r.samples} | {_share(r.well_formed_raw, r.samples)} "
                      f"| {_share(r.well_formed, r.samples)} | {_share(r.ran, r.samples)} "
-                     f"| {_share(r.selected, r.samples)} | {r.trained} | {_fmt(r.best_fitness, 4)}{per_seed} "
+                     f"| {_share(r.selected, r.samples)} | {_share(r.edits_selected, r.edits)} | {r.trained} "
+                     f"| {_fmt(r.best_fitness, 4)}{per_seed}{' (an edit)' if r.best_is_edit else ''} "
                      f"| {'yes' if r.reached_target else 'no'} | {r.wall_s:.0f} |")
     lines += ["", "## Ablation (mean over seeds; targets met / runs)", "",
               "| task | sparse | human | " + " | ".join(CONFIGS) + " |",
@@ -201,14 +219,17 @@ def report(results: dict[str, Any], tasks: list[TaskSpec]) -> str:
         lines.append(f"| {task.name} | {_fmt((base.get('sparse') or {}).get('fitness'), 4)} "
                      f"| {_fmt((base.get('human') or {}).get('fitness'), 4)} | " + " | ".join(cells) + " |")
     lines += ["", "## Sample quality per configuration (all tasks and seeds)", "",
-              "| config | samples | well-formed raw | after auto-repair | ran | selected |", "|---|---|---|---|---|---|"]
+              "| config | samples | well-formed raw | after auto-repair | ran | selected | edits selected "
+              "| best is an edit |", "|---|---|---|---|---|---|---|---|"]
     for config in CONFIGS:
         mine = [r for r in runs if r.config == config]
         if mine:
             total = sum(r.samples for r in mine)
             lines.append(f"| {config} | {total} | {_share(sum(r.well_formed_raw for r in mine), total)} "
                          f"| {_share(sum(r.well_formed for r in mine), total)} "
-                         f"| {_share(sum(r.ran for r in mine), total)} | {_share(sum(r.selected for r in mine), total)} |")
+                         f"| {_share(sum(r.ran for r in mine), total)} | {_share(sum(r.selected for r in mine), total)} "
+                         f"| {_share(sum(r.edits_selected for r in mine), sum(r.edits for r in mine))} "
+                         f"| {sum(r.best_is_edit for r in mine)}/{len(mine)} |")
     return "\n".join(lines)
 
 
