@@ -134,14 +134,23 @@ class CanonicalReward:
     shaping_share: float  # share of the reward's variance explained by the shaping basis
 
 
-def canonical_reward(values: np.ndarray, transitions: Transitions, gamma: float = SHAPING_GAMMA) -> CanonicalReward:
-    """The reward with its best potential-based shaping term and offset removed, at unit scale."""
-    r = np.asarray(values, dtype=np.float64)
+def shaping_basis(transitions: Transitions, gamma: float = SHAPING_GAMMA) -> np.ndarray:
+    """Columns gamma * phi(s') - phi(s) of every basis potential, plus an offset, per transition.
+    It depends only on the transitions: build it once for all the rewards compared on them."""
     columns, pairwise = _basis_layout(transitions)
     phi_next = _state_features(transitions.next_obs, columns, pairwise)
     phi_next[transitions.terminated] = 0.0  # the potential of a terminal state is zero
-    basis = np.concatenate([gamma * phi_next - _state_features(transitions.obs, columns, pairwise),
-                            np.ones((len(r), 1))], axis=1)
+    return np.concatenate([gamma * phi_next - _state_features(transitions.obs, columns, pairwise),
+                           np.ones((len(transitions), 1))], axis=1)
+
+
+def canonical_reward(values: np.ndarray, transitions: Transitions, gamma: float = SHAPING_GAMMA,
+                     basis: np.ndarray | None = None) -> CanonicalReward:
+    """The reward with its best potential-based shaping term and offset removed, at unit scale
+    (`basis`: `shaping_basis(transitions, gamma)`, when the caller keeps it)."""
+    r = np.asarray(values, dtype=np.float64)
+    if basis is None:
+        basis = shaping_basis(transitions, gamma)
     coef, *_ = np.linalg.lstsq(basis, r, rcond=None)
     residual = r - basis @ coef
     residual -= residual.mean()
@@ -189,6 +198,7 @@ class NoveltyFilter:
     def __init__(self, transitions: Transitions, similarity: float = NEAR_DUPLICATE_SIMILARITY,
                  distance: float = REWARD_DISTANCE_THRESHOLD) -> None:
         self.transitions = transitions
+        self._basis: np.ndarray | None = None  # shaping_basis(transitions), built on first use
         self.similarity = similarity
         self.distance = distance
         self.known: list[_Known] = []
@@ -196,7 +206,9 @@ class NoveltyFilter:
     def canonical(self, values: list[float] | np.ndarray | None) -> CanonicalReward | None:
         if values is None or len(values) != len(self.transitions):
             return None
-        return canonical_reward(np.asarray(values), self.transitions)
+        if self._basis is None:
+            self._basis = shaping_basis(self.transitions)
+        return canonical_reward(np.asarray(values), self.transitions, basis=self._basis)
 
     def judge(self, code: str, reward_values: list[float] | None) -> NoveltyVerdict:
         fingerprint = code_fingerprint(code)

@@ -449,9 +449,7 @@ class Search:
         self.store.write_text(f"{directory}/reply.md", reply)
         self.store.write_text(f"{directory}/reward.py", code)
         verdict = self.critic.check_code(code)
-        self.store.write_json(f"{directory}/critic.json", {
-            "accepted": verdict.accepted, "stage": verdict.stage, "problems": verdict.problems,
-            "components": verdict.components, "attempts": [{"attempt": 0, "reply": "reply.md", **verdict.to_json()}]})
+        self.write_critic(directory, verdict, [{"attempt": 0, "reply": "reply.md", **verdict.to_json()}])
         self.emit("critic_verdict", candidate=candidate_id, attempt=0, accepted=verdict.accepted,
                   stage=verdict.stage, problems=verdict.problems)
         record = CandidateRecord(id=candidate_id, iteration=iteration, index=0, parent_id=parent,
@@ -580,9 +578,7 @@ class Search:
                 self.filters["ranking"] += 1  # a training the pre-filter saved
             if verdict.accepted:
                 break
-        self.store.write_json(f"{directory}/critic.json", {
-            "accepted": verdict.accepted, "stage": verdict.stage, "problems": verdict.problems,
-            "components": verdict.components, "ranking": verdict.ranking, "attempts": attempts})
+        self.write_critic(directory, verdict, attempts)
         record = CandidateRecord(id=candidate_id, iteration=iteration, index=index, parent_id=prompt.parent,
                                  directory=directory, status="trained" if verdict.accepted else "rejected",
                                  components=verdict.components, problems=verdict.problems,
@@ -612,10 +608,8 @@ class Search:
             self.store.write_text(f"{directory}/reply.md", reply)
             if code is not None:
                 self.store.write_text(f"{directory}/reward.py", code)
-            self.store.write_json(f"{directory}/critic.json", {
-                "accepted": verdict.accepted, "stage": verdict.stage, "problems": verdict.problems,
-                "components": verdict.components, "ranking": verdict.ranking, "edit": edit.description,
-                "attempts": [{"attempt": 0, "reply": "reply.md", **verdict.to_json()}]})
+            self.write_critic(directory, verdict, [{"attempt": 0, "reply": "reply.md", **verdict.to_json()}],
+                              edit=edit.description)
             record = CandidateRecord(id=candidate_id, iteration=iteration, index=index, parent_id=prompt.parent,
                                      directory=directory, status="trained" if verdict.accepted else "rejected",
                                      components=verdict.components, problems=verdict.problems,
@@ -628,6 +622,13 @@ class Search:
                       stage=verdict.stage, problems=verdict.problems)
             items.append(Designed(record, code if verdict.accepted else None, reply, verdict))
         return items
+
+    def write_critic(self, directory: str, verdict: CriticVerdict, attempts: list[dict[str, Any]],
+                     **extra: Any) -> None:
+        """critic.json of a candidate: the final verdict and every attempt's."""
+        self.store.write_json(f"{directory}/critic.json", {
+            "accepted": verdict.accepted, "stage": verdict.stage, "problems": verdict.problems,
+            "components": verdict.components, "ranking": verdict.ranking, **extra, "attempts": attempts})
 
     def review(self, candidate_id: str, attempt: int, code: str, verdict: CriticVerdict) -> CriticVerdict:
         """The LLM critic pass: a semantic review against the task text before training."""

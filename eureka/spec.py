@@ -737,7 +737,7 @@ def _valid_edits(spec: Spec, vocabulary: Vocabulary, queues: list[list[tuple[str
     chosen: list[Edit] = []
     seen = {json.dumps(spec.to_json())}
     for description, ending, terms in interleaved:
-        variant, problems = vocabulary.validate({"ends_on": ending, "terms": [t.to_json() for t in terms]})
+        variant, _ = vocabulary.validate({"ends_on": ending, "terms": [t.to_json() for t in terms]})
         key = json.dumps(variant.to_json()) if variant else ""
         if variant is None or key in seen:
             continue
