@@ -25,3 +25,21 @@ def small_task(directory: Path, timesteps: int, source: Path = GYM_CARTPOLE, eva
     path = directory / "cartpole.yaml"
     path.write_text(yaml.safe_dump(data))
     return path
+
+
+def missing(what: str) -> None:
+    """A test dependency is not installed: a failure on CI (which installs everything), else a skip."""
+    import os
+
+    import pytest
+
+    if os.environ.get("CI", "").lower() == "true":
+        pytest.fail(f"{what} is missing on CI: scripts/install.sh --dev installs it")
+    pytest.skip(f"{what} is not installed")
+
+
+def require(module: str, what: str) -> None:
+    import importlib.util
+
+    if importlib.util.find_spec(module) is None:
+        missing(what)

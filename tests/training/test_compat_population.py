@@ -13,8 +13,10 @@ from eureka.reward import load_reward
 from eureka.task import TaskSpec, load_task
 from eureka.training.jax_population import train_population
 
-pytest.importorskip("brax")
-pytest.importorskip("craftax")
+from tests.helpers import require
+
+require("brax", "brax (the envs extra)")
+require("craftax", "craftax (the envs extra)")
 
 ROOT = Path(__file__).resolve().parents[2]
 TRAINING_TIMEOUT = pytest.mark.timeout(300, method="thread")
