@@ -24,8 +24,8 @@ import sys
 import time
 from dataclasses import dataclass
 
-from eureka.llm.base import GenerationSettings, Message
-from eureka.llm.local import LocalClient
+from eureka.design.llm.base import GenerationSettings, Message
+from eureka.design.llm.local import LocalClient
 
 SYSTEM = """You are a reward engineer. You write reward functions for reinforcement learning \
 environments as pure functions of JAX arrays. Reply with one ```python code block and nothing else."""

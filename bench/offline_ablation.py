@@ -85,7 +85,7 @@ def attempt_counts(attempt: dict[str, Any], spec_mode: bool) -> tuple[bool, bool
     fixes = attempt.get("fixes") or []
     if spec_mode:
         # A spec reply is decoded under the JSON schema; "extract" problems are either a malformed
-        # spec or the semantic checks of eureka.spec (which the spec passed as a form).
+        # spec or the semantic checks of eureka.design.spec (which the spec passed as a form).
         semantic = [p for p in attempt.get("problems") or [] if any(s in p for s in SEMANTIC_SPEC_PROBLEMS)]
         well_formed = stage != "extract" or len(semantic) == len(attempt.get("problems") or [])
         return well_formed, well_formed, stage in ("ranking", "passed"), bool(attempt.get("accepted"))

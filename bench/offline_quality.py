@@ -3,7 +3,7 @@ well-formed, how many pass the critic, how the ones that pass do when trained fo
 what one round of reflection adds.
 
 For each task: `--samples` structured samples (a JSON spec under the task's schema, compiled by
-eureka.spec) and `--free-samples` free-form samples (the loop's usual prompt), each checked by
+eureka.design.spec) and `--free-samples` free-form samples (the loop's usual prompt), each checked by
 the critic as in a run (static checks, a sandboxed probe on 2,048 random-policy transitions, the
 ranking pre-filter). Up to `--train` distinct accepted structured rewards, `--train-free`
 free-form ones and the task's human and sparse baselines are trained with the task's own
@@ -19,7 +19,7 @@ written for a particular task: what the model chooses is what is trained.
 
 Columns: "well-formed" is JSON valid against the task's spec schema (structured) or code that
 passes the static checks (free-form); "runs" passed the sandboxed probe (a structured spec must
-also pass the semantic checks of eureka.spec to compile); "passed critic" also passed the
+also pass the semantic checks of eureka.design.spec to compile); "passed critic" also passed the
 ranking pre-filter, as a candidate must before a run trains it; "useful": trained fitness better
 than the sparse baseline's by a margin (0.05 for a success rate, else 5% of the human-sparse
 gap); "target": reaches the task's target. Every sample (reply, spec, verdict, fitness) is
@@ -40,15 +40,15 @@ from typing import Any, Callable
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from eureka.analysis import reflect  # noqa: E402
-from eureka.critic import Critic  # noqa: E402
+from eureka.loop.reflect import reflect  # noqa: E402
+from eureka.critic.checks import Critic  # noqa: E402
 from eureka.envs import sample_transitions, space_info  # noqa: E402
-from eureka.llm.base import GenerationSettings, Message  # noqa: E402
-from eureka.llm.local import LocalClient  # noqa: E402
-from eureka.prompts import PromptBuilder, SpecPromptBuilder  # noqa: E402
+from eureka.design.llm.base import GenerationSettings, Message  # noqa: E402
+from eureka.design.llm.local import LocalClient  # noqa: E402
+from eureka.design.prompts import PromptBuilder, SpecPromptBuilder  # noqa: E402
 from eureka.sandbox import make_sandbox  # noqa: E402
 from eureka.sandbox.base import Sandbox  # noqa: E402
-from eureka.spec import SpecMode, parse_reply  # noqa: E402
+from eureka.design.spec import SpecMode, parse_reply  # noqa: E402
 from eureka.task import TaskSpec, load_task  # noqa: E402
 from eureka.training.base import TrainOutcome  # noqa: E402
 from eureka.training.runner import CandidateCode, TrainingRunner  # noqa: E402

@@ -21,13 +21,13 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from eureka.app import PROBE_TRANSITIONS, probe_limits  # noqa: E402
-from eureka.critic import Critic  # noqa: E402
+from eureka.critic.checks import Critic  # noqa: E402
 from eureka.envs import sample_transitions, space_info  # noqa: E402
-from eureka.llm.base import GenerationSettings  # noqa: E402
-from eureka.llm.local import LocalClient  # noqa: E402
-from eureka.prompts import SpecPromptBuilder  # noqa: E402
+from eureka.design.llm.base import GenerationSettings  # noqa: E402
+from eureka.design.llm.local import LocalClient  # noqa: E402
+from eureka.design.prompts import SpecPromptBuilder  # noqa: E402
 from eureka.sandbox import make_sandbox  # noqa: E402
-from eureka.spec import SpecMode  # noqa: E402
+from eureka.design.spec import SpecMode  # noqa: E402
 from eureka.task import load_task  # noqa: E402
 
 DEFAULT_TASKS = ("tasks/cartpole.yaml", "tasks/pendulum.yaml", "tasks/mountain_car.yaml")

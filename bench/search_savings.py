@@ -7,7 +7,7 @@
 3. Overlap: the embedded model designs 3 candidates for the gymnasium CartPole task, with
    training overlapping design (default) and without (--no-overlap): wall times side by side.
    On 2 cores the model and the trainers compete for the CPU.
-4. Overlap with an API-like model: a local OpenAI-compatible server (tests/llm/openai_server.py)
+4. Overlap with an API-like model: a local OpenAI-compatible server (tests/design/llm/openai_server.py)
    answers scripted rewards after a fixed latency, through the real litellm client, so the
    LLM's time is waiting, the case overlap is for. Both backends, --overlap vs --no-overlap.
 5. Prompt prefix reuse (llama.cpp keeps the last prompt's evaluated tokens): a generation's K
@@ -31,7 +31,7 @@ from pathlib import Path
 import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))  # this checkout's eureka (and tests/llm's server), not an installed one
+sys.path.insert(0, str(ROOT))  # this checkout's eureka (and tests/design/llm server), not an installed one
 GYM_TASK = ROOT / "tests/data/tasks/cartpole_gymnasium.yaml"
 
 
@@ -110,7 +110,7 @@ API_REPLIES = {  # 4 distinct rewards that pass the critic, per backend
 
 
 def api_overlap(tmp_path: Path, latency_s: float) -> None:
-    from tests.llm.openai_server import OpenAIServer
+    from tests.design.llm.openai_server import OpenAIServer
 
     tasks = {"gymnasium": task_copy(GYM_TASK, tmp_path / "api-gym", timesteps=20000),
              "jax": task_copy(ROOT / "tasks/cartpole.yaml", tmp_path / "api-jax", timesteps=50000, seeds=[0, 1])}
@@ -133,9 +133,9 @@ def api_overlap(tmp_path: Path, latency_s: float) -> None:
 
 def prefix_reuse(samples: int = 4, max_tokens: int = 64) -> None:
     from eureka.envs import space_info
-    from eureka.llm.base import GenerationSettings
-    from eureka.llm.local import LocalClient, load_model, resolve_model_path
-    from eureka.prompts import PromptBuilder
+    from eureka.design.llm.base import GenerationSettings
+    from eureka.design.llm.local import LocalClient, load_model, resolve_model_path
+    from eureka.design.prompts import PromptBuilder
     from eureka.task import load_task
 
     try:

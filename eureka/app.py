@@ -6,14 +6,14 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from eureka.critic import Critic
+from eureka.critic.checks import Critic
 from eureka.envs import sample_transitions, space_info
-from eureka.llm import make_client, resolve_model
-from eureka.llm.base import GenerationSettings
-from eureka.prompts import PromptBuilder
+from eureka.design.llm import make_client, resolve_model
+from eureka.design.llm.base import GenerationSettings
+from eureka.design.prompts import PromptBuilder
 from eureka.sandbox import SandboxLimits, make_sandbox
-from eureka.search import Listener, RunResult, Search, SearchSettings
-from eureka.store import RunStore, RunStoreError
+from eureka.loop.search import Listener, RunResult, Search, SearchSettings
+from eureka.rundir.store import RunStore, RunStoreError
 from eureka.task import TaskSpec, task_from_dict
 from eureka.training.runner import TrainingRunner
 
@@ -49,8 +49,8 @@ def build_search(task: TaskSpec, store: RunStore, settings: SearchSettings,
     transitions = sample_transitions(task.env, PROBE_TRANSITIONS, seed=0)
     spec_mode, prompts = None, PromptBuilder(task, space)
     if settings.mode == "spec":
-        from eureka.prompts import SpecPromptBuilder
-        from eureka.spec import SpecMode
+        from eureka.design.prompts import SpecPromptBuilder
+        from eureka.design.spec import SpecMode
 
         spec_mode = SpecMode.for_task(task, space, transitions, semantic_checks=settings.selection)
         prompts = SpecPromptBuilder(task, space, spec_mode)
@@ -81,7 +81,7 @@ def update_index(store: RunStore) -> None:
 
     A run never fails because of its index: problems become an event.
     """
-    from eureka.index import update_index as index_run
+    from eureka.rundir.index import update_index as index_run
 
     problems = index_run(store.directory)
     if problems:
@@ -100,7 +100,7 @@ def review_enabled(cli: bool | None, task: bool | None, model: str) -> bool:
 
 def design_mode(cli: str | None, task: str | None, model: str) -> str:
     """Free-form code for capable models; a structured spec for the small embedded one, which
-    chooses well among options but writes useless free-form rewards (see eureka/spec.py)."""
+    chooses well among options but writes useless free-form rewards (see eureka/design/spec.py)."""
     if cli is not None:
         return cli
     if task is not None:

@@ -59,7 +59,7 @@ def run(task_file: Path, model, iterations, samples, sandbox, runs_dir: Path, wi
     """Design rewards for TASK_FILE (a task YAML)."""
     from eureka.app import RunOptions, start_run
     from eureka.task import TaskError, load_task
-    from eureka.ui import RunConsole
+    from eureka.views.console import RunConsole
 
     try:
         task = load_task(task_file)
@@ -81,9 +81,9 @@ def run(task_file: Path, model, iterations, samples, sandbox, runs_dir: Path, wi
 
 def _drive(start, ui) -> None:
     """Run a search to its end; map what can go wrong to exit codes, then print the summary."""
-    from eureka.llm.base import LLMError
+    from eureka.design.llm.base import LLMError
     from eureka.sandbox.base import SandboxError
-    from eureka.store import RunStoreError
+    from eureka.rundir.store import RunStoreError
 
     try:
         result = start()
@@ -104,8 +104,8 @@ def _drive(start, ui) -> None:
 def resume(run_dir: Path, sandbox) -> None:
     """Continue a killed or stopped run: finished candidates are reused, the rest redone."""
     from eureka.app import resume_run, run_status
-    from eureka.store import RunStoreError
-    from eureka.ui import RunConsole
+    from eureka.rundir.store import RunStoreError
+    from eureka.views.console import RunConsole
 
     try:
         status = run_status(run_dir)
@@ -130,8 +130,8 @@ def runs_command(runs_dir: Path, task, status, reindex: bool) -> None:
     from rich.console import Console
     from rich.markup import escape
 
-    from eureka.index import RunIndex, default_index_path, runs_table
-    from eureka.store import RunStoreError
+    from eureka.rundir.index import RunIndex, default_index_path, runs_table
+    from eureka.rundir.store import RunStoreError
 
     if not runs_dir.is_dir():
         raise BadInput(f"{runs_dir}: no such runs directory")
@@ -201,8 +201,8 @@ def export_command(run_dir: Path, output, candidate, verify: bool, sandbox) -> N
 @click.option("-o", "--output", type=click.Path(path_type=Path), help="HTML file (default: RUN_DIR/report.html)")
 def report_command(run_dir: Path, output) -> None:
     """Write a static, offline HTML report of a run: best code, charts, candidates, reflections."""
-    from eureka.report import write_report
-    from eureka.store import RunStoreError
+    from eureka.views.report import write_report
+    from eureka.rundir.store import RunStoreError
 
     try:
         path = write_report(run_dir, output)
@@ -215,7 +215,7 @@ def report_command(run_dir: Path, output) -> None:
 @click.argument("run_dir", type=click.Path(path_type=Path))
 @click.option("--feedback", "feedback_file", type=click.Path(path_type=Path),
               help="take the rounds from this YAML/JSON file instead of the terminal: a list of rounds, each "
-              "'text: ...', 'ranking: [ids best first]' or 'reward_file: path' (see eureka/feedback.py)")
+              "'text: ...', 'ranking: [ids best first]' or 'reward_file: path' (see eureka/views/refine.py)")
 @click.option("--sandbox", type=click.Choice(SANDBOX_CHOICES), help="override the run's sandbox")
 @click.option("--show", type=click.IntRange(min=1, max=20), default=4, show_default=True,
               help="how many elites (best trained candidates) to show")
@@ -224,11 +224,11 @@ def refine_command(run_dir: Path, feedback_file, sandbox, show: int) -> None:
     next generation runs. Repeats until you quit (or the --feedback rounds are done)."""
     from rich.console import Console
 
-    from eureka.feedback import FeedbackError, RefineBusy, RefineSession, TerminalRefine, load_feedback_file
-    from eureka.llm.base import LLMError
+    from eureka.views.refine import FeedbackError, RefineBusy, RefineSession, TerminalRefine, load_feedback_file
+    from eureka.design.llm.base import LLMError
     from eureka.sandbox.base import SandboxError
-    from eureka.store import RunStoreError
-    from eureka.ui import RunConsole
+    from eureka.rundir.store import RunStoreError
+    from eureka.views.console import RunConsole
 
     console = Console(stderr=True)
     try:
@@ -281,7 +281,7 @@ def serve_command(runs_dir: Path, port: int, host: str, sandbox: str) -> None:
     if not runs_dir.is_dir():
         raise BadInput(f"{runs_dir}: no such runs directory")
     try:
-        from eureka.web import serve
+        from eureka.views.web import serve
     except ImportError as exc:
         raise BadInput(f"the web dashboard needs fastapi, uvicorn and python-multipart ({exc}); "
                        "pip install 'eureka[web]'") from None

@@ -33,8 +33,8 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any, Callable
 
-from eureka.index import CandidateInfo, RunInfo, read_run
-from eureka.store import RunStoreError, atomic_write_json, atomic_write_text
+from eureka.rundir.index import CandidateInfo, RunInfo, read_run
+from eureka.rundir.store import RunStoreError, atomic_write_json, atomic_write_text
 
 MANIFEST = "manifest.json"
 MANIFEST_FORMAT = 1
@@ -589,7 +589,7 @@ def verify_export(export_dir: Path, sandbox: Any, seed: int | None = None,
     task's own budget from the manifest (timesteps, hyperparameters, eval episodes).
     """
     from eureka.app import PROBE_TRANSITIONS  # the transitions the run's own critic probed with
-    from eureka.critic import Critic
+    from eureka.critic.checks import Critic
     from eureka.envs import sample_transitions, space_info
     from eureka.task import task_from_dict
     from eureka.training.runner import CandidateCode, TrainingRunner

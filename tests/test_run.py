@@ -63,7 +63,7 @@ def test_candidate_directories_hold_reply_reward_critic_and_metrics(finished_run
 
 
 def test_trained_policies_leave_rollouts_that_the_next_generation_ranks_on(finished_run: Path) -> None:
-    from eureka.database import TrajectoryPool
+    from eureka.loop.database import TrajectoryPool
     from eureka.envs import sample_transitions
     from eureka.task import EnvSpec
 

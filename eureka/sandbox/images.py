@@ -98,7 +98,7 @@ def probe_once(sandbox: Any) -> float:
     """Probe a trivial reward through the critic in `sandbox`; start-to-result seconds."""
     import numpy as np
 
-    from eureka.critic import Critic
+    from eureka.critic.checks import Critic
     from eureka.envs.base import SpaceInfo, Transitions
 
     rng = np.random.default_rng(0)

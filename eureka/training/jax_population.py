@@ -563,7 +563,7 @@ def _record_videos(task: TaskSpec, algo: PPO, env: Environment, params: Any, tra
     the same id (gymnax's classic-control envs share Gymnasium's dynamics and ids; gymnax
     itself does not render). Never fails training: `record_rollout` writes why instead."""
     from eureka.task import EnvSpec
-    from eureka.video import record_rollout
+    from eureka.training.video import record_rollout
 
     greedy = jax.jit(_make_greedy_act(algo, env, params))
     render_spec = EnvSpec(backend="gymnasium", id=task.env.id, max_episode_steps=task.env.max_episode_steps)

@@ -199,7 +199,7 @@ def train_member(task: TaskSpec, reward_fn: RewardFn, seed: int,
     fitness, episodes = evaluate_policy_ground_truth(task, model, seed, reward_fn, normalize, recorder)
     if artifacts is not None and recorder is not None:  # the first seed's policy
         save_rollouts(recorder.transitions(), artifacts, seed)
-        from eureka.video import record_rollout  # never raises: a failure is written to its .json
+        from eureka.training.video import record_rollout  # never raises: a failure is written to its .json
 
         record_rollout(task.env, lambda obs: model.predict(normalize(obs), deterministic=True)[0],
                        artifacts, name=f"rollout_seed{seed}", seed=seed)

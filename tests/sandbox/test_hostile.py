@@ -27,7 +27,7 @@ from pathlib import Path
 
 import pytest
 
-from eureka.critic import Critic, static_problems
+from eureka.critic.checks import Critic, static_problems
 from eureka.envs import sample_transitions, space_info
 from eureka.sandbox import SandboxLimits
 from eureka.sandbox.base import SandboxJob, SandboxResult

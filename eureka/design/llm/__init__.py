@@ -1,0 +1,39 @@
+"""LLM clients. `make_client` turns a model string into a client.
+
+- ``scripted:DIR``: replies from the files of DIR (tests, demos)
+- ``local`` / ``local:PATH.gguf`` / ``local:smollm2``: the embedded llama.cpp model
+- anything else: a litellm model string (``openai/gpt-4o``, ``anthropic/claude-...``)
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from eureka.design.llm.base import Completion, GenerationSettings, LLMClient, LLMError, Message
+
+DEFAULT_MODEL = "local"
+
+
+def resolve_model(cli_model: str | None, task_model: str | None) -> str:
+    """--model, then the task file's llm.model, then EUREKA_MODEL, then the embedded model."""
+    return cli_model or task_model or os.environ.get("EUREKA_MODEL") or DEFAULT_MODEL
+
+
+def make_client(model: str, seed: int | None = None) -> LLMClient:
+    """The client for a model string; `seed` makes the embedded model's sampling reproducible."""
+    if model.startswith("scripted:"):
+        from eureka.design.llm.scripted import ScriptedClient
+
+        return ScriptedClient(Path(model.split(":", 1)[1]))
+    if model == "local" or model.startswith("local:"):
+        from eureka.design.llm.local import LocalClient
+
+        return LocalClient.from_spec(model.split(":", 1)[1] if ":" in model else "", seed=seed)
+    from eureka.design.llm.litellm_client import LiteLLMClient
+
+    return LiteLLMClient(model)
+
+
+__all__ = ["Completion", "GenerationSettings", "LLMClient", "LLMError", "Message", "make_client",
+           "resolve_model", "DEFAULT_MODEL"]

@@ -1,0 +1,142 @@
+"""Prompt rendering: jinja2 templates under prompts/, rendered with StrictUndefined."""
+
+from __future__ import annotations
+
+import inspect
+import importlib
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import jinja2
+
+from eureka.envs.base import SpaceInfo
+from eureka.design.llm.base import Message
+from eureka.task import TaskSpec
+
+PROMPTS_DIR = Path(os.environ.get("EUREKA_PROMPTS_DIR", Path(__file__).resolve().parents[2] / "prompts"))
+
+
+@dataclass(frozen=True)
+class SourceSnippet:
+    name: str
+    code: str
+
+
+def _environment() -> jinja2.Environment:
+    return jinja2.Environment(
+        loader=jinja2.FileSystemLoader(str(PROMPTS_DIR)),
+        undefined=jinja2.StrictUndefined,
+        keep_trailing_newline=True,
+        autoescape=False,
+    )
+
+
+def render(template: str, **values: Any) -> str:
+    return _environment().get_template(template).render(**values)
+
+
+def env_sources(task: TaskSpec) -> list[SourceSnippet]:
+    """Source code named by `context.source` ('module:Qualname'), found by import."""
+    snippets = []
+    for path in task.context.source:
+        module_name, _, qualname = path.partition(":")
+        obj: Any = importlib.import_module(module_name)
+        for part in filter(None, qualname.split(".")):
+            obj = getattr(obj, part)
+        snippets.append(SourceSnippet(path, inspect.getsource(obj)))
+    return snippets
+
+
+class PromptBuilder:
+    """Builds the chat messages of every prompt the search loop sends."""
+
+    def __init__(self, task: TaskSpec, space: SpaceInfo) -> None:
+        self.task = task
+        self.space = space
+        self.system = render("system.j2", space=space)
+        self.initial = render(
+            "initial.j2",
+            task=task,
+            observation=task.context.observation,
+            action=task.context.action,
+            sources=env_sources(task),
+        )
+
+    def initial_messages(self) -> list[Message]:
+        return [Message("system", self.system), Message("user", self.initial)]
+
+    def reflection_messages(self, parent_reply: str, reflection: Any, feedback: list[str] | None = None,
+                            other_elites: list[Any] | None = None) -> list[Message]:
+        """The parent's reply, then its reflection, human feedback and other elites (program database)."""
+        return self.initial_messages() + [
+            Message("assistant", parent_reply),
+            Message("user", render("reflection.j2", reflection=reflection, feedback=feedback or [],
+                                   elites=other_elites or [])),
+        ]
+
+    def review_messages(self, code: str) -> list[Message]:
+        return self.initial_messages() + [Message("user", render("review.j2", code=code))]
+
+    def repair_messages(self, messages: list[Message], reply: str, problems: list[str]) -> list[Message]:
+        return messages + [
+            Message("assistant", reply),
+            Message("user", render("repair.j2", problems=problems)),
+        ]
+
+
+class SpecPromptBuilder:
+    """The prompts of structured mode (eureka.design.spec): same methods as `PromptBuilder`, but the
+    model answers with a JSON reward spec, and previous rewards are shown as their specs."""
+
+    def __init__(self, task: TaskSpec, space: SpaceInfo, mode: Any, edit_options: int = 6) -> None:
+        from eureka.design.spec import WEIGHTS, WIDTHS
+
+        self.task = task
+        self.space = space
+        self.mode = mode  # eureka.design.spec.SpecMode
+        self.edit_options = edit_options  # ready-made one-step edits of the parent in a reflection prompt
+        vocabulary = mode.vocabulary
+        self.system = render("spec_system.j2", space=space, kinds=vocabulary.kinds, weights=list(WEIGHTS),
+                             widths=list(WIDTHS), max_terms=vocabulary.max_terms)
+        self.initial = render("spec_initial.j2", task=task, quantities=mode.quantities,
+                              action=task.context.action)
+
+    def initial_messages(self) -> list[Message]:
+        return [Message("system", self.system), Message("user", self.initial)]
+
+    def reflection_messages(self, parent_reply: str, reflection: Any, feedback: list[str] | None = None,
+                            other_elites: list[Any] | None = None) -> list[Message]:
+        """The parent's spec, then its reflection, human feedback, other elites' specs and
+        ready-made edits of the parent's spec to choose from."""
+        import zlib
+
+        from eureka.design.spec import edits
+
+        elites = []
+        for elite in other_elites or []:
+            spec = self.mode.spec_text(elite.code)
+            if spec is not None:
+                fitness = elite.record.fitness
+                elites.append({"spec": spec, "fitness": "none" if fitness is None else f"{fitness:.4g}"})
+        parent = self.mode.spec_of(parent_reply)
+        options = []
+        if parent is not None and self.edit_options:
+            seed = zlib.crc32(parent.dumps().encode())
+            options = [{"description": e.description, "spec": e.spec.dumps()}
+                       for e in edits(parent, self.mode.vocabulary, self.edit_options, seed)]
+        return self.initial_messages() + [
+            Message("assistant", parent.dumps() if parent else parent_reply.strip()),
+            Message("user", render("spec_reflection.j2", reflection=reflection, feedback=feedback or [],
+                                   elites=elites, edits=options)),
+        ]
+
+    def review_messages(self, code: str) -> list[Message]:
+        return self.initial_messages() + [Message("user", render("review.j2", code=code))]
+
+    def repair_messages(self, messages: list[Message], reply: str, problems: list[str]) -> list[Message]:
+        return messages + [
+            Message("assistant", reply.strip()),
+            Message("user", render("spec_repair.j2", problems=problems)),
+        ]

@@ -1,0 +1,940 @@
+"""Structured mode for small models: the LLM fills a reward *spec*, eureka compiles it to code.
+
+A small model writes free-form reward code that runs but rarely works (wrong signs, constant
+terms, rewards that pay every step). It is much better at choosing among options. In this mode
+it answers with a short JSON list of terms, each a primitive from a fixed vocabulary applied to
+a named quantity of the task's observation, decoded under a JSON schema so that every sample is
+well-formed. Eureka compiles the spec into an ordinary reward module
+(``compute_reward(obs, action, next_obs, terminated)``) that goes through the same critic,
+sandbox, training and export as any other candidate.
+
+Nothing here knows any particular task:
+
+- quantities come from the task's own observation layout text (``context.observation``: lines
+  such as ``obs[:, 2]: arm angle in radians, in [-0.5, 0.5]``), plus generic derived ones
+  (the magnitude of each, and the angle atan2(sin X, cos X) where two columns are cos(X), sin(X));
+- scales come from the documented ranges and from random-policy transitions, so a "medium"
+  weight means about the same on every quantity;
+- the compiled module keeps every number as a module-level UPPER_CASE constant, which
+  `named_constants` and `with_constants` read and replace (in any reward module).
+
+Example:
+    >>> from eureka.envs.base import SpaceInfo
+    >>> space = SpaceInfo(obs_dim=2, action_kind="discrete", action_dim=3, array_module="numpy")
+    >>> mode = SpecMode.from_layout("obs[:, 0]: height of the ball, in [0, 10]", space)
+    >>> [q.name for q in mode.quantities]
+    ['height_ball', 'obs_1', 'abs_obs_1']
+    >>> reply = '{"ends_on": "time_limit_only", "terms": [{"kind": "keep_small", "quantity": "obs_1", "weight": "small"}]}'
+    >>> result = mode.compile_reply(reply)
+    >>> result.problems, "W_KEEP_SMALL_OBS_1 = 0.3" in result.code
+    ([], True)
+"""
+
+from __future__ import annotations
+
+import ast
+import difflib
+import json
+import math
+import re
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Literal
+
+import numpy as np
+
+from eureka.envs.base import SpaceInfo, Transitions
+from eureka.reward import REWARD_FUNCTION
+
+if TYPE_CHECKING:
+    from eureka.critic.checks import Critic, CriticVerdict
+    from eureka.design.llm.base import GenerationSettings
+    from eureka.task import TaskSpec
+
+# ---------------------------------------------------------------------------------------------
+# The vocabulary
+
+KINDS = ("progress", "closeness", "in_region", "keep_small", "action_cost", "episode_end", "per_step")
+ENDINGS = ("failure", "success", "success_or_failure", "time_limit_only")  # what ends an episode early
+COST_KINDS = ("keep_small", "action_cost")  # never positive (and episode_end, when episodes end on failure)
+SIGNED_KINDS = ("episode_end", "per_step")  # their sign follows from the ending; only for failure/success
+WEIGHTS = {"small": 0.3, "medium": 1.0, "large": 3.0}
+WIDTHS = {"narrow": 0.1, "medium": 0.3, "wide": 1.0}  # closeness temperature, times the quantity's scale
+DIRECTIONS = ("higher", "lower")
+SIDES = ("above", "below")
+EPISODE_END_FACTOR = 10.0  # an episode_end term fires once per episode: weigh it like ten steps
+MAX_TERMS = 4
+DEFAULT_GAMMA = 1.0  # of progress terms; see compile_spec
+SPEC_MAX_TOKENS = 320  # a spec of four terms is ~150 tokens; room for whitespace the grammar allows
+
+FIELDS: dict[str, tuple[str, ...]] = {  # each kind's fields, in the order the grammar writes them
+    "progress": ("kind", "quantity", "toward", "weight"),
+    "closeness": ("kind", "quantity", "target", "width", "weight"),
+    "in_region": ("kind", "quantity", "where", "threshold", "weight"),
+    "keep_small": ("kind", "quantity", "weight"),
+    "action_cost": ("kind", "weight"),
+    "episode_end": ("kind", "weight"),
+    "per_step": ("kind", "weight"),
+}
+
+
+# ---------------------------------------------------------------------------------------------
+# Quantities, from the observation layout text
+
+
+@dataclass(frozen=True)
+class Quantity:
+    """A named scalar per environment, computed from observation columns.
+
+    kind: "column" (obs[:, c]), "angle" (atan2 of a sin column over a cos column, columns =
+    (cos, sin)) or "magnitude" (the absolute value of the quantity named `base`).
+    """
+
+    name: str
+    meaning: str
+    kind: Literal["column", "angle", "magnitude"]
+    columns: tuple[int, ...]
+    low: float | None = None
+    high: float | None = None
+    base: str | None = None
+
+    @property
+    def range_text(self) -> str:
+        if self.low is None or self.high is None:
+            return "unbounded"
+        return f"[{_num(self.low)}, {_num(self.high)}]"
+
+    def expression(self, var: str, xp: str, bases: dict[str, "Quantity"]) -> str:
+        """Source text of this quantity over the observation array named `var`."""
+        if self.kind == "column":
+            return f"{var}[:, {self.columns[0]}]"
+        if self.kind == "angle":
+            cos, sin = self.columns
+            return f"{xp}.arctan2({var}[:, {sin}], {var}[:, {cos}])"
+        assert self.base is not None
+        return f"{xp}.abs({bases[self.base].expression(var, xp, bases)})"
+
+    def evaluate(self, array: np.ndarray) -> np.ndarray:
+        """The quantity on a host numpy batch of observations (for calibration)."""
+        if self.kind == "column":
+            return array[:, self.columns[0]]
+        if self.kind == "angle":
+            cos, sin = self.columns
+            return np.arctan2(array[:, sin], array[:, cos])
+        # a magnitude keeps its base's columns: one column, or the (cos, sin) pair of an angle
+        if len(self.columns) == 1:
+            return np.abs(array[:, self.columns[0]])
+        return np.abs(np.arctan2(array[:, self.columns[1]], array[:, self.columns[0]]))
+
+
+LAYOUT_LINE = re.compile(
+    r"^\s*(?:[-*\u2022]\s*)?obs\s*\[\s*(?:(?::|\.\.\.)\s*,\s*)?(?P<first>\d+)(?:\s*:\s*(?P<stop>\d+))?\s*\]"
+    r"\s*(?:[:=\u2013\u2014-]\s*)?(?P<text>.*)$")
+NUMBER = r"[-+]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?|[-+]?\d*\s*\*?\s*(?:pi|\u03c0)|[-+]?inf"
+RANGE = re.compile(rf"\[\s*(?P<low>{NUMBER})\s*,\s*(?P<high>{NUMBER})\s*\]", re.IGNORECASE)
+TRIG = re.compile(r"^\s*(?P<fn>cos|sin)\s*(?:\(\s*(?P<a>[A-Za-z_]\w*)\s*\)|of\s+(?P<b>[A-Za-z_]\w*))", re.IGNORECASE)
+NAME_STOP = re.compile(r"\s(?:in|along|measured|relative|from|between|expressed|given)\s|[,;:\[]")
+NAME_DROP = {"the", "a", "an", "of", "at", "to", "for", "and", "is", "its", "their", "on", "by", "with"}
+NAME_WORDS = 3
+MAX_BLOCK_QUANTITIES = 16  # a layout line over more columns is a block (a map view), not scalar quantities
+MAX_UNDESCRIBED_DIM = 64  # in larger observations, columns the layout does not describe get no name
+
+
+def _num(value: float) -> str:
+    return f"{value:.4g}"
+
+
+def _parse_number(text: str) -> float:
+    text = text.strip().lower().replace("\u03c0", "pi").replace(" ", "")
+    if "pi" in text:
+        factor = text.replace("*", "").replace("pi", "")
+        factor = {"": 1.0, "+": 1.0, "-": -1.0}.get(factor, None) or float(factor)
+        return factor * math.pi
+    return float(text)
+
+
+def _slug(text: str) -> str:
+    """A short identifier from the first words of a description ("ball height in m" -> ball_height)."""
+    trig = TRIG.match(text)
+    if trig:  # "cos(x) of ..." is named after the function and its symbol only
+        return f"{trig.group('fn').lower()}_{(trig.group('a') or trig.group('b')).lower()}"
+    text = re.sub(r"\b(cos|sin|tan|abs|log|exp)\s*\(\s*(\w+)\s*\)", r"\1 \2", text, flags=re.IGNORECASE)
+    text = re.sub(r"\([^)]*\)", " ", text)
+    head = NAME_STOP.split(f" {text} ", maxsplit=1)[0]
+    words = [w for w in re.findall(r"[a-z][a-z0-9_]*", head.lower()) if w not in NAME_DROP]
+    return "_".join(words[:NAME_WORDS])
+
+
+def _finite_range(text: str) -> tuple[float | None, float | None]:
+    match = RANGE.search(text)
+    if not match:
+        return None, None
+    try:
+        low, high = _parse_number(match.group("low")), _parse_number(match.group("high"))
+    except ValueError:
+        return None, None
+    if not (math.isfinite(low) and math.isfinite(high)) or low >= high:
+        return None, None
+    return low, high
+
+
+def derive_quantities(observation: str | None, obs_dim: int) -> list[Quantity]:
+    """Named quantities of a task, from its observation layout text (one line per column).
+
+    Columns the text does not describe are named ``obs_<i>`` (in observations of up to
+    MAX_UNDESCRIBED_DIM columns); a line over more than MAX_BLOCK_QUANTITIES columns (a map
+    view, an image) is a block, not scalars, and gets no quantities; lines naming columns beyond
+    `obs_dim` are ignored, so no quantity can read outside the observation.
+    """
+    described: dict[int, tuple[str, str]] = {}  # column -> (slug, description)
+    blocks: set[int] = set()  # columns of a block such as an image or a map view: no scalar quantities
+    for line in (observation or "").splitlines():
+        match = LAYOUT_LINE.match(line)
+        if not match:
+            continue
+        first = int(match.group("first"))
+        stop = int(match.group("stop")) if match.group("stop") else first + 1
+        if stop - first > MAX_BLOCK_QUANTITIES:
+            blocks.update(range(first, min(stop, obs_dim)))
+            continue
+        text = match.group("text").strip()
+        slug = _slug(text)
+        for offset, column in enumerate(range(first, min(stop, obs_dim))):
+            if column not in described:
+                name = slug if stop - first == 1 else f"{slug or 'obs'}_{offset}"
+                described[column] = (name, text)
+    used: set[str] = set()
+    columns: list[Quantity] = []
+    for column in range(obs_dim):
+        if column in blocks or (column not in described and obs_dim > MAX_UNDESCRIBED_DIM):
+            continue
+        slug, text = described.get(column, ("", ""))
+        name = _unique(_identifier(slug) or f"obs_{column}", used)
+        low, high = _finite_range(text)
+        meaning = text or f"observation column {column} (not described)"
+        columns.append(Quantity(name, meaning, "column", (column,), low, high))
+    angles: list[Quantity] = []
+    trig: dict[str, dict[str, Quantity]] = {}
+    for quantity in columns:
+        match = TRIG.match(quantity.meaning)
+        if match:
+            symbol = match.group("a") or match.group("b")
+            trig.setdefault(symbol, {})[match.group("fn").lower()] = quantity
+    paired: set[str] = set()
+    for symbol, pair in trig.items():
+        if "cos" not in pair or "sin" not in pair:
+            continue
+        cos, sin = pair["cos"], pair["sin"]
+        paired.update((cos.name, sin.name))
+        notes = TRIG.sub("", cos.meaning).strip(" ,;")
+        notes = RANGE.sub("", notes).replace("in ,", "").strip(" ,;")
+        notes = re.sub(r"^in\b[\s;,]*", "", notes).strip(" ,;")
+        meaning = f"the angle {symbol} in radians, atan2({sin.name}, {cos.name})" + (f"; {notes}" if notes else "")
+        name = _unique(_identifier(symbol.lower()) or "angle", used)
+        angles.append(Quantity(name, meaning, "angle", (cos.columns[0], sin.columns[0]), -math.pi, math.pi))
+    magnitudes: list[Quantity] = []
+    for quantity in columns + angles:
+        if quantity.name in paired or (quantity.low is not None and quantity.low >= 0):
+            continue
+        high = None if quantity.low is None or quantity.high is None else max(abs(quantity.low), abs(quantity.high))
+        magnitudes.append(Quantity(_unique(f"abs_{quantity.name}", used), f"the absolute value of {quantity.name}",
+                                   "magnitude", quantity.columns, 0.0 if high is not None else None, high,
+                                   base=quantity.name))
+    return columns + angles + magnitudes
+
+
+def _identifier(text: str) -> str:
+    text = re.sub(r"[^a-z0-9_]+", "_", text.lower()).strip("_")
+    text = re.sub(r"_+", "_", text)
+    return f"q_{text}" if text[:1].isdigit() else text
+
+
+def _unique(name: str, used: set[str]) -> str:
+    candidate, index = name, 2
+    while candidate in used:
+        candidate, index = f"{name}_{index}", index + 1
+    used.add(candidate)
+    return candidate
+
+
+# ---------------------------------------------------------------------------------------------
+# Calibration: what "one unit" of each quantity is
+
+
+@dataclass(frozen=True)
+class Calibration:
+    """Per quantity: `scale` (a typical magnitude; the documented half-range where there is one)
+    and `step` (a typical change in one step, from random-policy transitions); the action scale."""
+
+    scale: dict[str, float]
+    step: dict[str, float]
+    action_scale: float = 1.0
+
+
+def _sig(value: float) -> float:
+    return float(f"{value:.3g}")
+
+
+def calibrate(quantities: list[Quantity], transitions: Transitions | None = None) -> Calibration:
+    scale: dict[str, float] = {}
+    step: dict[str, float] = {}
+    by_name = {q.name: q for q in quantities}
+    for q in quantities:
+        source = by_name[q.base] if q.kind == "magnitude" and q.base else q
+        value = None
+        if source.low is not None and source.high is not None:
+            value = (source.high - source.low) / 2.0
+        elif transitions is not None and len(transitions):
+            values = source.evaluate(np.asarray(transitions.next_obs, dtype=np.float64))
+            value = float(np.percentile(values, 95) - np.percentile(values, 5)) / 2.0
+        scale[q.name] = _sig(value) if value and math.isfinite(value) and value > 0 else 1.0
+        delta = None
+        if transitions is not None and len(transitions):
+            change = np.abs(q.evaluate(np.asarray(transitions.next_obs, dtype=np.float64))
+                            - q.evaluate(np.asarray(transitions.obs, dtype=np.float64)))
+            change = change[np.isfinite(change)]
+            if q.kind in ("angle", "magnitude"):
+                change = change[change < math.pi]  # a wrap of the angle is not a step
+            if change.size:
+                delta = float(np.median(change)) or float(np.mean(change))
+        step[q.name] = _sig(delta) if delta and math.isfinite(delta) and delta > 0 else _sig(scale[q.name] / 20.0)
+    action_scale = 1.0
+    if transitions is not None and len(transitions) and np.issubdtype(np.asarray(transitions.action).dtype, np.floating):
+        magnitude = float(np.percentile(np.abs(transitions.action), 95))
+        action_scale = _sig(magnitude) if magnitude > 0 and math.isfinite(magnitude) else 1.0
+    return Calibration(scale, step, action_scale)
+
+
+# ---------------------------------------------------------------------------------------------
+# The spec
+
+
+@dataclass(frozen=True)
+class Term:
+    kind: str
+    weight: str
+    quantity: str | None = None
+    toward: float | str | None = None  # progress: a target value, "higher" or "lower"
+    target: float | None = None  # closeness
+    width: str | None = None  # closeness
+    where: str | None = None  # in_region: "above" or "below"
+    threshold: float | None = None  # in_region
+
+    def to_json(self) -> dict[str, Any]:
+        values = {"kind": self.kind, "quantity": self.quantity, "toward": self.toward, "target": self.target,
+                  "width": self.width, "where": self.where, "threshold": self.threshold, "weight": self.weight}
+        return {k: values[k] for k in FIELDS[self.kind]}
+
+    @property
+    def component(self) -> str:
+        """The component name (before de-duplication): what reflection shows for this term."""
+        if self.kind in ("action_cost", "episode_end", "per_step"):
+            return self.kind
+        if self.kind == "in_region":
+            return f"{self.quantity}_{self.where}"
+        return f"{self.kind}_{self.quantity}"
+
+
+@dataclass(frozen=True)
+class Spec:
+    ends_on: str
+    terms: tuple[Term, ...]
+    notes: tuple[str, ...] = field(default=(), compare=False)  # terms dropped as never paying
+
+    def to_json(self) -> dict[str, Any]:
+        return {"ends_on": self.ends_on, "terms": [t.to_json() for t in self.terms]}
+
+    def dumps(self) -> str:
+        """Compact JSON, one term per line (what prompts show and the compiled module records)."""
+        lines = ",\n  ".join(json.dumps(t.to_json()) for t in self.terms)
+        return f'{{"ends_on": {json.dumps(self.ends_on)}, "terms": [\n  {lines}\n]}}'
+
+
+# ---------------------------------------------------------------------------------------------
+# Schema and validation
+
+
+class Vocabulary:
+    """What a spec for one task may say: its quantities, the kinds its action space allows."""
+
+    def __init__(self, quantities: list[Quantity], space: SpaceInfo, max_terms: int = MAX_TERMS,
+                 semantic_checks: bool = True) -> None:
+        self.quantities = quantities
+        self.by_name = {q.name: q for q in quantities}
+        self.space = space
+        self.max_terms = max_terms
+        self.semantic_checks = semantic_checks  # False: well-formed specs only (ablations)
+        self.kinds = tuple(k for k in KINDS if k != "action_cost" or space.action_kind == "continuous")
+
+    def kinds_for(self, ends_on: str) -> tuple[str, ...]:
+        """episode_end and per_step get their sign from a clear ending: failure or success."""
+        return self.kinds if ends_on in ("failure", "success") else tuple(k for k in self.kinds
+                                                                           if k not in SIGNED_KINDS)
+
+    def schema(self) -> dict[str, Any]:
+        """The JSON schema of a spec (for constrained decoding; property order is the output order).
+
+        One alternative per ending, so that a grammar never offers a term the ending rules out.
+        """
+        fields: dict[str, dict[str, Any]] = {
+            "quantity": {"type": "string", "enum": [q.name for q in self.quantities]},
+            "toward": {"anyOf": [{"type": "number"}, {"type": "string", "enum": list(DIRECTIONS)}]},
+            "target": {"type": "number"},
+            "width": {"type": "string", "enum": list(WIDTHS)},
+            "where": {"type": "string", "enum": list(SIDES)},
+            "threshold": {"type": "number"},
+            "weight": {"type": "string", "enum": list(WEIGHTS)},
+        }
+
+        def term(kind: str) -> dict[str, Any]:
+            properties: dict[str, Any] = {"kind": {"type": "string", "const": kind}}
+            properties.update({key: fields[key] for key in FIELDS[kind][1:]})
+            return {"type": "object", "properties": properties, "required": list(FIELDS[kind]),
+                    "additionalProperties": False}
+
+        def spec(endings: list[str]) -> dict[str, Any]:
+            items = [term(kind) for kind in self.kinds_for(endings[0])]
+            return {"type": "object",
+                    "properties": {"ends_on": {"type": "string", "enum": endings},
+                                   "terms": {"type": "array", "items": {"anyOf": items},
+                                             "minItems": 1, "maxItems": self.max_terms}},
+                    "required": ["ends_on", "terms"], "additionalProperties": False}
+
+        return {"anyOf": [spec(["failure", "success"]), spec(["success_or_failure", "time_limit_only"])]}
+
+    def validate(self, data: Any) -> tuple[Spec | None, list[str]]:
+        """A spec from parsed JSON, or the problems with it as sentences (for a repair prompt).
+
+        Two repairs instead of refusals: a term that repeats an earlier one exactly is dropped, and
+        so is an in_region term whose region the quantity is never in (it pays 0 on every step;
+        noted in `Spec.notes`).
+        """
+        if not isinstance(data, dict):
+            return None, [f"the spec must be a JSON object {{\"ends_on\": ..., \"terms\": [...]}}; "
+                          f"got {type(data).__name__}"]
+        problems = [f"unknown top-level field '{k}': the spec has only \"ends_on\" and \"terms\""
+                    for k in data if k not in ("ends_on", "terms")]
+        ends_on = data.get("ends_on")
+        if ends_on not in ENDINGS:
+            problems.append(f"\"ends_on\" must be one of {', '.join(ENDINGS)} (what ends an episode before "
+                            f"its time limit); got {json.dumps(ends_on)}")
+        terms = data.get("terms")
+        if not isinstance(terms, list) or not terms:
+            return None, problems + ["the spec needs \"terms\": a list of 1 to "
+                                     f"{self.max_terms} term objects"]
+        parsed: list[Term] = []
+        notes: list[str] = []
+        for number, raw in enumerate(terms, 1):
+            term, term_problems, note = self._term(number, raw, ends_on if ends_on in ENDINGS else "failure")
+            problems.extend(term_problems)
+            if note:
+                notes.append(note)
+            if term is not None and term not in parsed:
+                parsed.append(term)
+        if notes and not parsed and not problems:
+            problems += [n.replace(" was dropped:", ":") for n in notes]
+            problems.append("no term is left that ever pays; choose a region the quantity can be in")
+        if len(parsed) > self.max_terms:
+            problems.append(f"the spec has {len(parsed)} different terms; use at most {self.max_terms}")
+        if self.semantic_checks and parsed and all(t.kind == "per_step" for t in parsed):
+            problems.append("the only term is per_step, so the reward is the same on every step and the policy "
+                            "learns nothing from it; add a term that depends on a quantity")
+        if self.semantic_checks and ends_on == "failure" and parsed and all(t.kind in (*COST_KINDS, "episode_end") for t in parsed):
+            problems.append("episodes end on failure and every term is a cost, so the policy earns the most by "
+                            "failing as early as it can; add per_step (a reward for staying alive) or a term "
+                            "that pays")
+        if problems:
+            return None, problems
+        return Spec(str(ends_on), tuple(parsed), tuple(notes)), []
+
+    def _term(self, number: int, raw: Any, ends_on: str) -> tuple[Term | None, list[str], str | None]:
+        """The term, its problems, and a note when it was dropped as one that can never pay."""
+        where = f"term {number}"
+        if not isinstance(raw, dict):
+            return None, [f"{where} must be a JSON object, got {json.dumps(raw)[:60]}"], None
+        kind = raw.get("kind")
+        if kind not in self.kinds_for(ends_on):
+            if kind == "action_cost" and kind not in self.kinds:
+                hint = " (the actions are discrete: there is no action vector to penalise)"
+            elif kind in SIGNED_KINDS and kind in self.kinds:
+                hint = (f" (with ends_on {json.dumps(ends_on)} it is unclear whether the end of an episode, or "
+                        "a longer episode, is good or bad)")
+            else:
+                hint = ""
+            return None, [f"{where}: kind {json.dumps(kind)} is not available{hint}; "
+                          f"use one of {', '.join(self.kinds_for(ends_on))}"], None
+        allowed = FIELDS[kind]
+        problems = [f"{where} ({kind}): unknown field '{k}' (a {kind} term has {', '.join(allowed)})"
+                    for k in raw if k not in allowed]
+        problems += [f"{where} ({kind}): missing field '{k}'" for k in allowed if k not in raw]
+        if problems:
+            return None, problems, None
+        quantity = raw.get("quantity")
+        if "quantity" in allowed and quantity not in self.by_name:
+            close = difflib.get_close_matches(str(quantity), list(self.by_name), n=1)
+            hint = f" (did you mean '{close[0]}'?)" if close else ""
+            problems.append(f"{where}: unknown quantity {json.dumps(quantity)}{hint}; use a name from the "
+                            "quantity table")
+        problems += self._choice(where, raw, "weight", tuple(WEIGHTS))
+        if kind == "in_region":
+            problems += self._choice(where, raw, "where", SIDES)
+        if kind == "closeness":
+            problems += self._choice(where, raw, "width", tuple(WIDTHS))
+        toward = raw.get("toward")
+        if kind == "progress" and not (toward in DIRECTIONS or _is_number(toward)):
+            problems.append(f"{where} (progress): \"toward\" must be a number or \"higher\" or \"lower\", "
+                            f"got {json.dumps(toward)}")
+        for key in ("target", "threshold"):
+            if key in allowed and not _is_number(raw.get(key)):
+                problems.append(f"{where} ({kind}): \"{key}\" must be a number, got {json.dumps(raw.get(key))}")
+        if problems:
+            return None, problems, None
+        q = self.by_name.get(quantity) if quantity is not None else None
+        value_key = {"progress": "toward", "closeness": "target", "in_region": "threshold"}.get(kind)
+        value = raw.get(value_key) if value_key else None
+        if q is not None and _is_number(value) and q.low is not None and q.high is not None:
+            value = float(value)
+            if kind == "in_region" and (value <= q.low if raw["where"] == "below" else value >= q.high):
+                # an empty region: the term is 0 on every step, so dropping it changes nothing
+                return None, [], (f"{where} was dropped: {q.name} is never {raw['where']} {_num(value)} "
+                                  f"(its range is {q.range_text}), so it never paid")
+            if not q.low <= value <= q.high:
+                effect = ("the region is everywhere, like per_step" if kind == "in_region"
+                          else "nothing in the task can get there")
+                problems.append(f"{where} ({kind}): {value_key} {_num(value)} is outside the range of "
+                                f"{q.name} {q.range_text}: {effect}")
+        if problems:
+            return None, problems, None
+        return Term(
+            kind=kind, weight=raw["weight"], quantity=quantity if "quantity" in allowed else None,
+            toward=(toward if toward in DIRECTIONS else float(toward)) if kind == "progress" else None,
+            target=float(raw["target"]) if kind == "closeness" else None,
+            width=raw["width"] if kind == "closeness" else None,
+            where=raw["where"] if kind == "in_region" else None,
+            threshold=float(raw["threshold"]) if kind == "in_region" else None,
+        ), [], None
+
+    @staticmethod
+    def _choice(where: str, raw: dict[str, Any], key: str, options: tuple[str, ...]) -> list[str]:
+        if raw.get(key) in options:
+            return []
+        return [f"{where}: \"{key}\" must be one of {', '.join(options)}; got {json.dumps(raw.get(key))}"]
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
+JSON_FENCE = re.compile(r"^(?P<fence>`{3,}|~{3,})[ \t]*(?P<lang>[\w+-]*)[^\n]*\n(?P<body>.*?)^(?P=fence)[ \t]*$",
+                        re.MULTILINE | re.DOTALL)
+
+
+def parse_reply(text: str) -> tuple[Any | None, list[str]]:
+    """The JSON value of a reply: the whole reply, a ```json block, or the first JSON object in
+    the text that has "terms". None and a problem sentence when there is none."""
+    stripped = text.strip()
+    candidates = [stripped]
+    candidates += [m.group("body") for m in JSON_FENCE.finditer(text) if m.group("lang").lower() in ("json", "")]
+    first_error = None
+    for candidate in candidates:
+        try:
+            return json.loads(candidate), []
+        except json.JSONDecodeError as exc:
+            first_error = first_error or exc
+    decoder = json.JSONDecoder()
+    for match in re.finditer(r"\{", text):
+        try:
+            value, _ = decoder.raw_decode(text, match.start())
+        except json.JSONDecodeError:
+            continue
+        if isinstance(value, dict) and "terms" in value:
+            return value, []
+    if "{" not in text:
+        return None, ["the reply holds no JSON object; answer with the spec as JSON: {\"terms\": [...]}"]
+    detail = f": {first_error.msg} at line {first_error.lineno}, column {first_error.colno}" if first_error else ""
+    return None, [f"the reply is not valid JSON{detail}; answer with the spec as JSON: {{\"terms\": [...]}}"]
+
+
+# ---------------------------------------------------------------------------------------------
+# The compiler
+
+
+@dataclass
+class _Emitter:
+    xp: str
+    quantities: dict[str, Quantity]
+    calibration: Calibration
+    constants: dict[str, float] = field(default_factory=dict)
+    lines: list[str] = field(default_factory=list)
+    computed: set[str] = field(default_factory=set)
+
+    def constant(self, name: str, value: float) -> str:
+        self.constants[name] = float(value)
+        return name
+
+    def distance(self, name: str, variable: str, target: str) -> str:
+        """|variable - target|; for an angle, the short way round (no jump where it wraps)."""
+        if self.quantities[name].kind == "angle":
+            xp = self.xp
+            return f"{xp}.abs({xp}.arctan2({xp}.sin({variable} - {target}), {xp}.cos({variable} - {target})))"
+        return f"{self.xp}.abs({variable} - {target})"
+
+    def quantity(self, name: str, before: bool = False) -> str:
+        variable = f"{name}_before" if before else name
+        if variable not in self.computed:
+            expression = self.quantities[name].expression("obs" if before else "next_obs", self.xp, self.quantities)
+            self.lines.append(f"{variable} = {expression}")
+            self.computed.add(variable)
+        return variable
+
+
+def compile_spec(spec: Spec, vocabulary: Vocabulary, calibration: Calibration,
+                 gamma: float = DEFAULT_GAMMA) -> str:
+    """Reward module source for `spec`: numpy or jax.numpy per the space's array module.
+
+    Every number is a module-level constant: ``W_<COMPONENT>`` (positive weights; the sign is in
+    the formula), ``TARGET_``, ``THRESHOLD_``, ``T_`` (closeness temperature), ``SCALE_<QUANTITY>``,
+    ``STEP_<QUANTITY>``, ``ACTION_SCALE`` and ``GAMMA``.
+
+    A progress term is ``W * (GAMMA * phi(next_obs) - phi(obs))`` with phi the quantity (or minus
+    its distance to the target) in units of its typical one-step change. With GAMMA equal to the
+    trainer's discount this is exact potential-based shaping, which leaves the optimal policy
+    unchanged, and so teaches nothing when it is the only term (small models often write just
+    that). The default GAMMA = 1 keeps the step-by-step signal and, under a discount, also pays a
+    little for states with a high potential.
+    """
+    xp = "jnp" if vocabulary.space.array_module == "jax" else "np"
+    out = _Emitter(xp, vocabulary.by_name, calibration)
+    names: set[str] = set()
+    components: list[str] = []
+    for term in spec.terms:
+        component = _unique(term.component, names)
+        upper = component.upper()
+        q = term.quantity
+        if term.kind == "episode_end":
+            w = out.constant(f"W_{upper}", WEIGHTS[term.weight] * EPISODE_END_FACTOR)
+        else:
+            w = out.constant(f"W_{upper}", WEIGHTS[term.weight])
+        if term.kind == "progress":
+            assert q is not None
+            step = out.constant(f"STEP_{q.upper()}", calibration.step[q])
+            now, before = out.quantity(q), out.quantity(q, before=True)
+            if isinstance(term.toward, str):
+                direction = "" if term.toward == "higher" else "-"
+                potential = lambda v: f"{direction}{v} / {step}"  # noqa: E731
+            else:
+                target = out.constant(f"TARGET_{upper}", term.toward)
+                potential = lambda v: f"-{out.distance(q, v, target)} / {step}"  # noqa: E731
+            out.constant("GAMMA", gamma)
+            expression = f"{w} * (GAMMA * ({potential(now)}) - ({potential(before)}))"
+        elif term.kind == "closeness":
+            assert q is not None and term.width is not None and term.target is not None
+            target = out.constant(f"TARGET_{upper}", term.target)
+            temperature = out.constant(f"T_{upper}", _sig(WIDTHS[term.width] * calibration.scale[q]))
+            expression = f"{w} * {xp}.exp(-{out.distance(q, out.quantity(q), target)} / {temperature})"
+        elif term.kind == "in_region":
+            assert q is not None and term.threshold is not None
+            threshold = out.constant(f"THRESHOLD_{upper}", term.threshold)
+            holds = f"({out.quantity(q)} {'>' if term.where == 'above' else '<'} {threshold})"
+            expression = f"{w} * {holds}.astype({xp}.float32)"
+        elif term.kind == "keep_small":
+            assert q is not None
+            scale = out.constant(f"SCALE_{q.upper()}", calibration.scale[q])
+            expression = f"-{w} * {xp}.square({out.quantity(q)} / {scale})"
+        elif term.kind == "action_cost":
+            scale = out.constant("ACTION_SCALE", calibration.action_scale)
+            expression = (f"-{w} * {xp}.sum({xp}.square({xp}.reshape(action, (action.shape[0], -1)) / {scale}), "
+                          "axis=1)")
+        elif term.kind == "episode_end":  # the end of an episode is a failure or a success
+            sign = "-" if spec.ends_on == "failure" else ""
+            expression = f"{sign}{w} * terminated.astype({xp}.float32)"
+        else:  # per_step: staying alive pays when episodes end in failure, finishing sooner when in success
+            sign = "-" if spec.ends_on == "success" else ""
+            expression = f"{sign}{w} * {xp}.ones(next_obs.shape[0], dtype={xp}.float32)"
+        out.lines.append(f"{component} = {expression}")
+        components.append(component)
+    module = "jax.numpy as jnp" if xp == "jnp" else "numpy as np"
+    constants = "\n".join(f"{name} = {_literal(value)}" for name, value in out.constants.items())
+    body = "\n".join(f"    {line}" for line in out.lines)
+    total = " + ".join(components)
+    mapping = ", ".join(f'"{c}": {c}' for c in components)
+    return (f'"""Reward compiled by eureka from a structured spec (eureka.design.spec).\n\n'
+            f"Spec: {json.dumps(spec.to_json())}\n"
+            f'"""\n\nimport {module}\n\n{constants}\n\n\n'
+            f"def {REWARD_FUNCTION}(obs, action, next_obs, terminated):\n{body}\n"
+            f"    total = {total}\n"
+            f"    return total, {{{mapping}}}\n")
+
+
+def _literal(value: float) -> str:
+    return repr(float(value))
+
+
+def spec_of_code(code: str) -> dict[str, Any] | None:
+    """The spec a compiled module records in its docstring (None for any other code)."""
+    try:
+        docstring = ast.get_docstring(ast.parse(code)) or ""
+    except SyntaxError:
+        return None
+    match = re.search(r"^Spec: (\{.*\})$", docstring, re.MULTILINE)
+    if not match:
+        return None
+    try:
+        return json.loads(match.group(1))
+    except json.JSONDecodeError:
+        return None
+
+
+# ---------------------------------------------------------------------------------------------
+# Edits: one-step variants of a spec, for the model to choose among in a reflection prompt
+
+
+@dataclass(frozen=True)
+class Edit:
+    description: str
+    spec: Spec
+
+
+EditOptions = dict[str, list[tuple[str, str, tuple["Term", ...]]]]  # kind of edit -> (description, ends_on, terms)
+STRUCTURAL_EDITS = ("flip", "quantity", "drop", "ending", "add")  # what constant tuning cannot reach, most useful first
+
+
+def edits(spec: Spec, vocabulary: Vocabulary, count: int, seed: int = 0) -> list[Edit]:
+    """Up to `count` valid one-step variants of `spec`, drawn at random (same seed, same draw).
+
+    A small model copies well and chooses well but edits badly: it gets the edits ready-made.
+    Each changes one thing: the ending, a weight, a direction, a side, a width, a quantity for
+    its magnitude (or back), drops a term, or adds one.
+    """
+    import random
+
+    rng = random.Random(seed)
+    queues = [rng.sample(options, len(options)) for _, options in sorted(_edit_options(spec, vocabulary).items())]
+    rng.shuffle(queues)
+    return _valid_edits(spec, vocabulary, queues, count)
+
+
+def structural_edits(spec: Spec, vocabulary: Vocabulary, count: int, seed: int = 0) -> list[Edit]:
+    """Up to `count` one-step variants of `spec` that change its structure, not its scales
+    (constant tuning covers weights and widths): a flipped direction or side first, then another
+    quantity, a dropped term, another ending, an added term; one of each before a second of any.
+
+    The search trains these beside the model's own children: a small model picks the edit that
+    fixes a wrong sign rarely (measured: it chose a weight change three times out of three).
+    """
+    import random
+
+    rng = random.Random(seed)
+    options = _edit_options(spec, vocabulary)
+    queues = [rng.sample(options[c], len(options[c])) for c in STRUCTURAL_EDITS if options.get(c)]
+    return _valid_edits(spec, vocabulary, queues, count)
+
+
+def _valid_edits(spec: Spec, vocabulary: Vocabulary, queues: list[list[tuple[str, str, tuple["Term", ...]]]],
+                 count: int) -> list[Edit]:
+    """Round-robin over the queues (one of each kind of edit before a second of any), keeping
+    valid specs that differ from `spec` and from each other."""
+    interleaved = [queue[i] for i in range(max(map(len, queues), default=0)) for queue in queues if i < len(queue)]
+    chosen: list[Edit] = []
+    seen = {json.dumps(spec.to_json())}
+    for description, ending, terms in interleaved:
+        variant, _ = vocabulary.validate({"ends_on": ending, "terms": [t.to_json() for t in terms]})
+        key = json.dumps(variant.to_json()) if variant else ""
+        if variant is None or key in seen:
+            continue
+        seen.add(key)
+        chosen.append(Edit(description, variant))
+        if len(chosen) == count:
+            break
+    return chosen
+
+
+def _edit_options(spec: Spec, vocabulary: Vocabulary) -> EditOptions:
+    from dataclasses import replace
+
+    levels, widths = list(WEIGHTS), list(WIDTHS)
+    candidates: EditOptions = {}
+
+    def offer(category: str, description: str, ending: str, terms: tuple[Term, ...]) -> None:
+        candidates.setdefault(category, []).append((description, ending, terms))
+
+    for ending in ENDINGS:
+        if ending != spec.ends_on:
+            kept = tuple(t for t in spec.terms if t.kind in vocabulary.kinds_for(ending))
+            offer("ending", f'ends_on "{ending}" instead of "{spec.ends_on}"', ending, kept)
+    magnitude_of = {q.base: q.name for q in vocabulary.quantities if q.kind == "magnitude"}
+    base_of = {q.name: q.base for q in vocabulary.quantities if q.kind == "magnitude"}
+    for index, term in enumerate(spec.terms):
+        label = f"term {index + 1} ({term.component})"
+
+        def swap(category: str, description: str, new: Term, index: int = index) -> None:
+            offer(category, description, spec.ends_on, spec.terms[:index] + (new,) + spec.terms[index + 1:])
+
+        for level in levels:
+            if level != term.weight:
+                swap("weight", f"{label}: weight {level} instead of {term.weight}", replace(term, weight=level))
+        if term.kind == "progress" and isinstance(term.toward, str):
+            other = "lower" if term.toward == "higher" else "higher"
+            swap("flip", f"{label}: toward {other} instead of {term.toward}", replace(term, toward=other))
+        if term.kind == "in_region":
+            other = "below" if term.where == "above" else "above"
+            swap("flip", f"{label}: where {other} instead of {term.where}", replace(term, where=other))
+        if term.kind == "closeness":
+            for width in widths:
+                if width != term.width:
+                    swap("width", f"{label}: width {width} instead of {term.width}", replace(term, width=width))
+        if term.quantity is not None and term.kind in ("progress", "keep_small"):
+            other_q = magnitude_of.get(term.quantity) or base_of.get(term.quantity)
+            if other_q:
+                swap("quantity", f"{label}: quantity {other_q} instead of {term.quantity}", replace(term, quantity=other_q))
+        if len(spec.terms) > 1:
+            offer("drop", f"drop {label}", spec.ends_on, spec.terms[:index] + spec.terms[index + 1:])
+    if len(spec.terms) < vocabulary.max_terms:
+        additions = [Term(kind, "medium") for kind in ("per_step", "episode_end", "action_cost")]
+        for q in vocabulary.quantities:
+            additions += [Term("keep_small", "medium", quantity=q.name),
+                          Term("progress", "medium", quantity=q.name, toward="higher"),
+                          Term("progress", "medium", quantity=q.name, toward="lower")]
+        for term in additions:
+            offer("add", f"add {json.dumps(term.to_json())}", spec.ends_on, spec.terms + (term,))
+    return candidates
+
+
+# ---------------------------------------------------------------------------------------------
+# Named constants, in any reward module
+
+CONSTANT_NAME = re.compile(r"^[A-Z][A-Z0-9_]*$")
+
+
+def _constant_nodes(tree: ast.Module) -> dict[str, ast.expr]:
+    found: dict[str, ast.expr] = {}
+    for node in tree.body:
+        if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):
+            name, value = node.targets[0].id, node.value
+        elif isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name) and node.value is not None:
+            name, value = node.target.id, node.value
+        else:
+            continue
+        if CONSTANT_NAME.match(name) and _numeric_literal(value) is not None:
+            found[name] = value
+    return found
+
+
+def _numeric_literal(node: ast.expr) -> float | None:
+    sign = 1.0
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.UAdd)):
+        sign = -1.0 if isinstance(node.op, ast.USub) else 1.0
+        node = node.operand
+    if isinstance(node, ast.Constant) and isinstance(node.value, (int, float)) and not isinstance(node.value, bool):
+        return sign * float(node.value)
+    return None
+
+
+def named_constants(code: str) -> dict[str, float]:
+    """Module-level ``UPPER_CASE = <number>`` assignments of a reward module, in source order."""
+    tree = ast.parse(code)
+    return {name: _numeric_literal(node) for name, node in _constant_nodes(tree).items()}  # type: ignore[misc]
+
+
+def with_constants(code: str, values: dict[str, float]) -> str:
+    """`code` with the named module-level constants set to `values` (everything else unchanged).
+
+    Raises KeyError naming any constant the module does not define.
+    """
+    tree = ast.parse(code)
+    nodes = _constant_nodes(tree)
+    unknown = sorted(set(values) - set(nodes))
+    if unknown:
+        raise KeyError(f"no module-level numeric constant named {', '.join(unknown)}")
+    lines = code.splitlines(keepends=True)
+    edits = sorted(((nodes[name], float(value)) for name, value in values.items()),
+                   key=lambda item: (item[0].lineno, item[0].col_offset), reverse=True)
+    for node, value in edits:
+        if not math.isfinite(value):
+            raise ValueError(f"constant value {value} is not finite")
+        assert node.end_lineno is not None and node.end_col_offset is not None
+        first, last = node.lineno - 1, node.end_lineno - 1
+        head = lines[first][:_char_offset(lines[first], node.col_offset)]
+        tail = lines[last][_char_offset(lines[last], node.end_col_offset):]
+        lines[first:last + 1] = [head + repr(value) + tail]
+    return "".join(lines)
+
+
+def _char_offset(line: str, byte_offset: int) -> int:
+    """ast offsets count UTF-8 bytes."""
+    return len(line.encode("utf-8")[:byte_offset].decode("utf-8", errors="ignore"))
+
+
+# ---------------------------------------------------------------------------------------------
+# The mode, as the search loop uses it
+
+
+@dataclass(frozen=True)
+class Compiled:
+    """A reply turned into a spec and reward code; `code` is None when `problems` says why."""
+
+    spec: Spec | None
+    code: str | None
+    problems: list[str]
+
+
+class SpecMode:
+    """Everything the search loop needs for one task in structured mode."""
+
+    def __init__(self, quantities: list[Quantity], space: SpaceInfo, transitions: Transitions | None = None,
+                 gamma: float = DEFAULT_GAMMA, max_terms: int = MAX_TERMS, semantic_checks: bool = True) -> None:
+        self.quantities = quantities
+        self.space = space
+        self.vocabulary = Vocabulary(quantities, space, max_terms, semantic_checks)
+        self.calibration = calibrate(quantities, transitions)
+        self.gamma = gamma
+        self.schema = self.vocabulary.schema()
+
+    @classmethod
+    def for_task(cls, task: "TaskSpec", space: SpaceInfo, transitions: Transitions | None = None,
+                 **options: Any) -> "SpecMode":
+        """Quantities from the task's observation layout (options: gamma, max_terms, semantic_checks)."""
+        return cls(derive_quantities(task.context.observation, space.obs_dim), space, transitions, **options)
+
+    @classmethod
+    def from_layout(cls, observation: str, space: SpaceInfo, transitions: Transitions | None = None,
+                    **options: Any) -> "SpecMode":
+        return cls(derive_quantities(observation, space.obs_dim), space, transitions, **options)
+
+    def generation_settings(self, base: "GenerationSettings") -> "GenerationSettings":
+        """`base` with this task's JSON schema and a spec-sized token limit."""
+        from dataclasses import replace
+
+        return replace(base, json_schema=self.schema, max_tokens=min(base.max_tokens, SPEC_MAX_TOKENS), stop=())
+
+    def compile_reply(self, reply: str) -> Compiled:
+        data, problems = parse_reply(reply)
+        if data is None:
+            return Compiled(None, None, problems)
+        spec, problems = self.vocabulary.validate(data)
+        if spec is None:
+            return Compiled(None, None, problems)
+        return Compiled(spec, compile_spec(spec, self.vocabulary, self.calibration, self.gamma), [])
+
+    def check_reply(self, critic: "Critic", reply: str) -> tuple[str | None, "CriticVerdict"]:
+        """Like `Critic.check_reply`, for a spec reply: compile it, then the usual critic stages.
+        A reply that is no valid spec stops at the "extract" stage with the spec's problems."""
+        from eureka.critic.checks import CriticVerdict
+
+        compiled = self.compile_reply(reply)
+        if compiled.code is None:
+            return None, CriticVerdict("extract", compiled.problems)
+        return compiled.code, critic.check_code(compiled.code)
+
+    def spec_of(self, reply_or_code: str) -> Spec | None:
+        """The valid spec of a reply or of compiled code; None if it holds none."""
+        data = spec_of_code(reply_or_code)
+        if data is None:
+            data, _ = parse_reply(reply_or_code)
+        if data is None:
+            return None
+        return self.vocabulary.validate(data)[0]
+
+    def spec_text(self, reply_or_code: str) -> str | None:
+        """The canonical spec JSON of a reply or of compiled code (for prompts); None if neither."""
+        spec = self.spec_of(reply_or_code)
+        return spec.dumps() if spec else None
