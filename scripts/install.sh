@@ -21,8 +21,14 @@ bash sandboxes/setup.sh
 # The CPU build of PyTorch: a bare `torch` requirement would pull a multi-GB CUDA build.
 python3 -c "import torch" 2>/dev/null || python3 -m pip install --quiet "torch==2.13.0"
 # llama.cpp's Python binding, without the multimodal and command-line tools we do not use.
-export CMAKE_ARGS="${CMAKE_ARGS:--DLLAVA_BUILD=OFF -DLLAMA_BUILD_TOOLS=OFF -DLLAMA_BUILD_EXAMPLES=OFF -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_SERVER=OFF}"
+# Not a -march=native build: on CPUs with AMX (seen in VMs here) a native build segfaults in
+# llama_decode; AVX2/FMA/F16C runs on any x86-64-v3 machine.
+export CMAKE_ARGS="${CMAKE_ARGS:--DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON -DLLAVA_BUILD=OFF -DLLAMA_BUILD_TOOLS=OFF -DLLAMA_BUILD_EXAMPLES=OFF -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_SERVER=OFF}"
 python3 -m pip install --quiet -e ".[${extras}]"
+# A native build from an older pip cache: rebuild it with the flags above.
+if python3 -c "import llama_cpp, sys; sys.exit('AMX_INT8 = 1' not in llama_cpp.llama_print_system_info().decode())" 2>/dev/null; then
+  python3 -m pip install --quiet --no-cache-dir --force-reinstall --no-deps "llama-cpp-python==0.3.36"
+fi
 if $dev; then
   # Browser tests drive Debian's Chromium with Playwright (never `playwright install`).
   command -v chromium >/dev/null || { apt-get update -qq && apt-get install -y -qq chromium; }
