@@ -33,7 +33,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any, Callable
 
-from eureka.rundir.index import CandidateInfo, RunInfo, read_run
+from eureka.rundir.reader import CandidateInfo, RunInfo, read_run
 from eureka.rundir.store import RunStoreError, atomic_write_json, atomic_write_text
 
 MANIFEST = "manifest.json"

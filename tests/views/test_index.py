@@ -14,7 +14,8 @@ from tests.helpers import GYM_CARTPOLE, small_task
 from click.testing import CliRunner
 
 from eureka.cli import cli
-from eureka.rundir.index import RunIndex, read_run, update_index
+from eureka.rundir.reader import read_run
+from eureka.views.index import RunIndex, update_index
 
 ROOT = Path(__file__).resolve().parents[2]
 SCRIPTED = ROOT / "tests" / "data" / "scripted" / "cartpole_numpy"
