@@ -39,7 +39,8 @@ SECURITY_HEADERS = {
 }
 
 
-def _templates() -> jinja2.Environment:
+def web_environment() -> jinja2.Environment:
+    """The pages' environment: `html_environment` with the `fmt` filter for numbers."""
     env = html_environment()
     env.filters["fmt"] = lambda v: "-" if v is None else (f"{v:.4g}" if isinstance(v, (int, float)) else str(v))
     return env
@@ -48,7 +49,7 @@ def _templates() -> jinja2.Environment:
 def create_app(runs_dir: Path, sandbox: str | None = "auto", allowed_hosts: list[str] | None = None) -> FastAPI:
     """The dashboard of `runs_dir`; generations it starts use `sandbox` (None: each run's own)."""
     root = Path(runs_dir).resolve()
-    templates = _templates()
+    templates = web_environment()
     jobs = JobBoard(sandbox)
     token = secrets.token_urlsafe(24)
     app = FastAPI(title="eureka", docs_url=None, redoc_url=None, openapi_url=None)
