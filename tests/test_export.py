@@ -277,7 +277,7 @@ def test_header_survives_quotes_and_backslashes_in_names(run_dir: Path, tmp_path
 
 
 # -- the generated modules, from a stored run (fast: nothing trains) ------------------------------
-STORED_RUN = ROOT / "tests" / "data" / "runs" / "format1" / "20261202-053845-cartpole-f6c7"
+STORED_RUN = ROOT / "tests" / "data" / "run_dirs" / "format1" / "20261202-053845-cartpole-f6c7"
 
 
 def stored_run_with_env(tmp_path: Path, env: dict) -> Path:

@@ -1,5 +1,5 @@
 """The one reader: a stored run directory of the current format loads; other formats, broken and
-missing files are refused or reported by name. Fast: reads tests/data/runs, trains nothing."""
+missing files are refused or reported by name. Fast: reads tests/data/run_dirs, trains nothing."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from eureka.rundir.reader import finite_number, read_feedback, read_run, read_ru
 from eureka.rundir.store import RUN_FORMAT_VERSION, RunStoreError
 
 ROOT = Path(__file__).resolve().parents[2]
-STORED = ROOT / "tests" / "data" / "runs" / "format1" / "20261202-053845-cartpole-f6c7"
+STORED = ROOT / "tests" / "data" / "run_dirs" / "format1" / "20261202-053845-cartpole-f6c7"
 
 
 @pytest.fixture

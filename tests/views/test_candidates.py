@@ -1,5 +1,5 @@
 """The one candidate view (refine, report and web use it): code, curve, attempts, video, elites.
-Fast: on a copy of a stored run (tests/data/runs), nothing trains."""
+Fast: on a copy of a stored run (tests/data/run_dirs), nothing trains."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from eureka.rundir.reader import read_run
 from eureka.views.candidates import first_curve, load_candidates, rank_elites
 
 ROOT = Path(__file__).resolve().parents[2]
-STORED = ROOT / "tests" / "data" / "runs" / "format1" / "20261202-053845-cartpole-f6c7"
+STORED = ROOT / "tests" / "data" / "run_dirs" / "format1" / "20261202-053845-cartpole-f6c7"
 
 
 @pytest.fixture

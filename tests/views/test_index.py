@@ -1,5 +1,5 @@
 """The runs index: update from a run directory, refresh, reindex, filters, and `eureka runs`.
-Fast: on copies of a stored run (tests/data/runs), nothing trains."""
+Fast: on copies of a stored run (tests/data/run_dirs), nothing trains."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from eureka.cli import cli
 from eureka.views.index import RunIndex, update_index
 
 ROOT = Path(__file__).resolve().parents[2]
-STORED = ROOT / "tests" / "data" / "runs" / "format1" / "20261202-053845-cartpole-f6c7"
+STORED = ROOT / "tests" / "data" / "run_dirs" / "format1" / "20261202-053845-cartpole-f6c7"
 TRAINED = ("iter_0/cand_0", "iter_0/cand_1", "iter_1/cand_0", "iter_1/cand_1", "iter_1/cand_2")
 WIDE = {"COLUMNS": "200"}  # rich folds long run ids at 80 columns
 
