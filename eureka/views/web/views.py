@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import difflib
-import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from eureka.rundir.reader import read_feedback, read_run, read_run_file
+from eureka.rundir.reader import finite_number, read_feedback, read_run, read_run_file
 from eureka.rundir.store import RunStoreError
 from eureka.views.candidates import CandidateView, load_candidates, rank_elites
 from eureka.views.charts import PALETTE, Chart, SeriesData, line_chart
@@ -92,24 +91,21 @@ def code_diff(parent: CandidateView, child: CandidateView) -> list[DiffLine]:
     return out
 
 
-def _finite(value: Any) -> bool:
-    return isinstance(value, (int, float)) and math.isfinite(value)
-
-
 def _curves(view: CandidateView) -> tuple[Chart, Chart]:
     names = list(dict.fromkeys(n for c in view.checkpoints for n in (c.get("components") or {})))
-    components = [SeriesData(name, [(float(c["step"]), float(c["components"][name])) for c in view.checkpoints
-                                    if name in (c.get("components") or {}) and _finite(c["components"][name])],
+    components = [SeriesData(name, [(float(c["step"]), value) for c in view.checkpoints
+                                    if (value := finite_number((c.get("components") or {}).get(name))) is not None],
                              color=PALETTE[i % len(PALETTE)]) for i, name in enumerate(names)]
-    score = [SeriesData("task score", [(float(c["step"]), float(c["fitness"])) for c in view.checkpoints
-                                       if _finite(c.get("fitness"))], color=PALETTE[0])]
+    score = [SeriesData("task score", [(float(c["step"]), value) for c in view.checkpoints
+                                       if (value := finite_number(c.get("fitness"))) is not None], color=PALETTE[0])]
     return (line_chart("reward components (mean per step)", components, "training step", width=380, height=190),
             line_chart("task score (ground truth)", score, "training step", width=380, height=190))
 
 
 def _fitness_chart(candidates: list[CandidateView], iterations: list[dict[str, Any]]) -> Chart:
     points = [(float(c.iteration), float(c.fitness)) for c in candidates if c.trained]
-    best = [(float(it["iteration"]), float(it["best_fitness"])) for it in iterations if _finite(it.get("best_fitness"))]
+    best = [(float(it["iteration"]), value) for it in iterations
+            if (value := finite_number(it.get("best_fitness"))) is not None]
     return line_chart("fitness per iteration", [SeriesData("candidates", points, line=False, color="#9aa7b4"),
                                                 SeriesData("best of the iteration", best, color=PALETTE[0])],
                       "iteration", width=520, height=220, integer_x=True)
