@@ -130,7 +130,7 @@ def runs_command(runs_dir: Path, task, status, reindex: bool) -> None:
     from rich.console import Console
     from rich.markup import escape
 
-    from eureka.rundir.index import RunIndex, default_index_path, runs_table
+    from eureka.views.index import RunIndex, default_index_path, runs_table
     from eureka.rundir.store import RunStoreError
 
     if not runs_dir.is_dir():

@@ -8,7 +8,8 @@ An export directory holds:
   to one transition, and ``make_env()``, the task's env wrapped (needs only gymnasium and
   numpy, plus jax and gymnax for a jax task; not eureka);
 - ``reward_jax.py`` (jax tasks only): the reward as pure functions of jnp arrays, batched
-  and per transition, for ``jax.jit`` / ``jax.vmap``;
+  and per transition, for ``jax.jit`` / ``jax.vmap`` (both modules are rendered from
+  ``eureka/views/templates/export/*.py.j2``);
 - ``manifest.json``: the task spec, the fitness per seed, the lineage (the candidate, its
   parent, ... with their reflections), library versions, and the sha256 of every other file.
 
@@ -25,7 +26,6 @@ import json
 import math
 import os
 import shutil
-import string
 import tempfile
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -33,8 +33,9 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any, Callable
 
-from eureka.rundir.index import CandidateInfo, RunInfo, read_run
+from eureka.rundir.reader import CandidateInfo, RunInfo, read_run
 from eureka.rundir.store import RunStoreError, atomic_write_json, atomic_write_text
+from eureka.views.templating import source_environment
 
 MANIFEST = "manifest.json"
 MANIFEST_FORMAT = 1
@@ -228,235 +229,9 @@ def build_manifest(run: RunInfo, candidate: CandidateInfo, code: str, stamp: str
 
 
 # -- the generated modules -----------------------------------------------------------------
-_WRAPPER = string.Template('''"""Gymnasium wrapper applying the exported reward (reward.py) to the task's environment.
-
-Task: $task_name; env: $env_id ($backend backend). Self-contained: needs gymnasium and numpy$extra_deps,
-not eureka.
-
-Example (with this directory as the working directory, or on sys.path)::
-
-    >>> from wrapper import COMPONENTS, make_env
-    >>> env = make_env()
-    >>> obs, info = env.reset(seed=0)
-    >>> obs, reward, terminated, truncated, info = env.step(env.action_space.sample())
-    >>> sorted(info["reward_components"]) == sorted(COMPONENTS)
-    True
-    >>> "env_reward" in info
-    True
-"""
-
-from __future__ import annotations
-
-import importlib.util
-import math
-from pathlib import Path
-from typing import Any, Callable
-
-import gymnasium as gym
-import numpy as np
-
-HERE = Path(__file__).resolve().parent
-ENV_ID = $env_id_repr
-ENV_KWARGS: dict[str, Any] = $env_kwargs
-MAX_EPISODE_STEPS: int | None = $max_episode_steps
-COMPONENTS = $components
-
-
-def load_reward(path: Path = HERE / "reward.py") -> Callable:
-    """The `compute_reward` function of reward.py, imported by file path (not from sys.path)."""
-    spec = importlib.util.spec_from_file_location(f"eureka_exported_reward_{abs(hash(str(path)))}", path)
-    if spec is None or spec.loader is None:
-        raise ImportError(f"cannot import {path}")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module.compute_reward
-
-
-class EurekaReward(gym.Wrapper):
-    """Replaces the env's reward with the exported reward.
-
-    `step` calls the batched ``compute_reward`` on the one transition (a batch of one: the
-    batch axis is added, element 0 is taken), returns its total as the reward and adds to
-    ``info``: ``"reward_components"`` (component name -> float) and ``"env_reward"`` (the
-    env's own reward). A non-finite reward raises ValueError. Put it outside
-    ``RecordEpisodeStatistics`` (as `make_env` does) so logged returns stay the env's own.
-
-    Args:
-        env: a Gymnasium env with the task's observation and action spaces.
-        reward_fn: a ``compute_reward`` to use instead of reward.py's.
-    """
-
-    def __init__(self, env: gym.Env, reward_fn: Callable | None = None) -> None:
-        super().__init__(env)
-        self.reward_fn = reward_fn or load_reward()
-        self.discrete = isinstance(env.action_space, gym.spaces.Discrete)
-        self._obs: np.ndarray | None = None
-
-    def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):
-        obs, info = self.env.reset(seed=seed, options=options)
-        self._obs = np.asarray(obs)
-        return obs, info
-
-    def step(self, action):
-        if self._obs is None:
-            raise RuntimeError("call reset() before step()")
-        next_obs, env_reward, terminated, truncated, info = self.env.step(action)
-        batch_action = np.asarray(action).reshape(1) if self.discrete else np.asarray(action).reshape(1, -1)
-        total, components = self.reward_fn(self._obs.reshape(1, -1), batch_action,
-                                           np.asarray(next_obs).reshape(1, -1),
-                                           np.asarray([terminated], dtype=bool))
-        reward = float(np.asarray(total).reshape(-1)[0])
-        if not math.isfinite(reward):
-            raise ValueError(f"the exported reward is {reward} for this transition")
-        info = dict(info)
-        info["env_reward"] = float(env_reward)
-        info["reward_components"] = {name: float(np.asarray(value).reshape(-1)[0])
-                                     for name, value in components.items()}
-        self._obs = np.asarray(next_obs)
-        return next_obs, reward, terminated, truncated, info
-
-$make_base_env
-
-def make_env(render_mode: str | None = None) -> EurekaReward:
-    """The task's env with the exported reward: EurekaReward(RecordEpisodeStatistics(env)).
-
-    ``info["episode"]`` (at the end of an episode) holds the env's own return and length.
-    """
-    return EurekaReward(gym.wrappers.RecordEpisodeStatistics(make_base_env(render_mode)))
-''')
-
-_GYMNASIUM_BASE_ENV = '''
-def make_base_env(render_mode: str | None = None) -> gym.Env:
-    """The task's env, as eureka trained on it (a registered id, or "module:Class")."""
-    kwargs = dict(ENV_KWARGS)
-    if render_mode:
-        kwargs["render_mode"] = render_mode
-    if ":" in ENV_ID and ENV_ID not in gym.registry:
-        import importlib
-
-        module_name, class_name = ENV_ID.split(":", 1)
-        env = getattr(importlib.import_module(module_name), class_name)(**kwargs)
-        return gym.wrappers.TimeLimit(env, MAX_EPISODE_STEPS) if MAX_EPISODE_STEPS else env
-    return gym.make(ENV_ID, max_episode_steps=MAX_EPISODE_STEPS, **kwargs)
-'''
-
-_GYMNAX_BASE_ENV = '''
-class GymnaxEnv(gym.Env):
-    """A gymnax env as one Gymnasium env: the true next observation (no auto-reset inside
-    step), and gymnax's ``done`` split into terminated (the task ended) and truncated (the
-    time limit only)."""
-
-    def __init__(self, seed: int = 0) -> None:
-        import jax
-        from gymnax.environments.spaces import gymnax_space_to_gym_space
-
-        self._jax = jax
-        self._env, self._params = _make_gymnax()
-        self.observation_space = gymnax_space_to_gym_space(self._env.observation_space(self._params))
-        self.action_space = gymnax_space_to_gym_space(self._env.action_space(self._params))
-        self._key = jax.random.PRNGKey(seed)
-        self._state = None
-
-    def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):
-        super().reset(seed=seed)
-        if seed is not None:
-            self._key = self._jax.random.PRNGKey(seed)
-        self._key, key = self._jax.random.split(self._key)
-        obs, self._state = self._env.reset_env(key, self._params)
-        return np.asarray(obs), {}
-
-    def step(self, action):
-        if self._state is None:
-            raise RuntimeError("call reset() before step()")
-        self._key, key = self._jax.random.split(self._key)
-        obs, self._state, reward, done, _ = self._env.step_env(key, self._state, action, self._params)
-        terminated = truncated = False
-        if bool(done):
-            unlimited = (self._params.replace(max_steps_in_episode=2**30)
-                         if hasattr(self._params, "max_steps_in_episode") else self._params)
-            terminated = bool(self._env.is_terminal(self._state, unlimited))
-            truncated = not terminated
-        return np.asarray(obs), float(reward), terminated, truncated, {}
-
-
-def _make_gymnax():
-    import dataclasses
-    import importlib
-
-    import gymnax
-
-    def construct(kwargs):
-        if ":" in ENV_ID:
-            module_name, class_name = ENV_ID.split(":", 1)
-            return getattr(importlib.import_module(module_name), class_name)(**kwargs)
-        return gymnax.make(ENV_ID, **kwargs)[0]
-
-    probe = construct({})
-    fields = {f.name for f in dataclasses.fields(probe.default_params)}
-    params_kwargs = {k: v for k, v in ENV_KWARGS.items() if k in fields}
-    init_kwargs = {k: v for k, v in ENV_KWARGS.items() if k not in fields}
-    env = construct(init_kwargs) if init_kwargs else probe
-    if MAX_EPISODE_STEPS:
-        params_kwargs["max_steps_in_episode"] = MAX_EPISODE_STEPS
-    params = env.default_params.replace(**params_kwargs) if params_kwargs else env.default_params
-    return env, params
-
-
-def make_base_env(render_mode: str | None = None) -> gym.Env:
-    """The task's gymnax env as a Gymnasium env (rendering is not supported)."""
-    return GymnaxEnv()
-'''
-
-_JAX = string.Template('''"""The exported reward as pure JAX functions, for jax.jit, jax.vmap and lax.scan.
-
-Task: $task_name; env: $env_id (jax backend). Needs jax, not eureka.
-
-- ``compute_reward(obs, action, next_obs, terminated)``: reward.py's function, batched:
-  (N, obs_dim) observations, (N,) or (N, act_dim) actions, (N,) bool -> ((N,), {name: (N,)}).
-- ``compute_reward_jit``: the same, jit-compiled.
-- ``transition_reward(obs, action, next_obs, terminated)``: one unbatched transition ->
-  (scalar total, {name: scalar}); ``jax.vmap(transition_reward)`` is batched again.
-
-Example::
-
-    >>> import jax.numpy as jnp
-    >>> from reward_jax import OBS_DIM, transition_reward
-    >>> total, components = transition_reward(jnp.zeros(OBS_DIM), 0, jnp.zeros(OBS_DIM), False)
-    >>> total.shape
-    ()
-"""
-
-from __future__ import annotations
-
-import importlib.util
-from pathlib import Path
-
-import jax
-import jax.numpy as jnp
-
-HERE = Path(__file__).resolve().parent
-OBS_DIM = $obs_dim
-
-
-def _load(path: Path = HERE / "reward.py"):
-    spec = importlib.util.spec_from_file_location(f"eureka_exported_reward_jax_{abs(hash(str(path)))}", path)
-    if spec is None or spec.loader is None:
-        raise ImportError(f"cannot import {path}")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module.compute_reward
-
-
-compute_reward = _load()
-compute_reward_jit = jax.jit(compute_reward)
-
-
-def transition_reward(obs, action, next_obs, terminated):
-    """The reward of one transition: adds the batch axis, calls compute_reward, takes element 0."""
-    total, components = compute_reward(jnp.asarray(obs)[None], jnp.asarray(action)[None],
-                                       jnp.asarray(next_obs)[None], jnp.asarray(terminated, bool)[None])
-    return jnp.reshape(total, (-1,))[0], {name: jnp.reshape(value, (-1,))[0] for name, value in components.items()}
-''')
+WRAPPER_TEMPLATE = "export/wrapper.py.j2"
+JAX_TEMPLATE = "export/reward_jax.py.j2"
+BASE_ENV_TEMPLATES = {"gymnasium": "export/gymnasium_base_env.py.j2", "jax": "export/gymnax_base_env.py.j2"}
 
 
 def _env_fields(run: RunInfo) -> dict[str, Any]:
@@ -468,14 +243,14 @@ def _env_fields(run: RunInfo) -> dict[str, Any]:
 def wrapper_file_text(run: RunInfo, candidate: CandidateInfo) -> str:
     env = run.task.get("env", {})
     jax_backend = env.get("backend", "gymnasium") == "jax"
-    return _WRAPPER.substitute(
+    return source_environment().get_template(WRAPPER_TEMPLATE).render(
         **_env_fields(run),
         extra_deps=" (and jax and gymnax for this jax task)" if jax_backend else "",
         env_id_repr=repr(str(env.get("id"))),
         env_kwargs=repr(dict(env.get("kwargs") or {})),
         max_episode_steps=repr(env.get("max_episode_steps")),
         components=repr(list(candidate.components)),
-        make_base_env=_GYMNAX_BASE_ENV if jax_backend else _GYMNASIUM_BASE_ENV,
+        base_env_template=BASE_ENV_TEMPLATES["jax" if jax_backend else "gymnasium"],
     )
 
 
@@ -487,7 +262,7 @@ def jax_file_text(run: RunInfo) -> str:
         obs_dim = space_info(EnvSpec.model_validate(run.task["env"])).obs_dim
     except Exception:  # the env cannot be built here: the doctest only needs a width
         obs_dim = 1
-    return _JAX.substitute(**_env_fields(run), obs_dim=obs_dim)
+    return source_environment().get_template(JAX_TEMPLATE).render(**_env_fields(run), obs_dim=obs_dim)
 
 
 # -- verify -----------------------------------------------------------------------------------

@@ -274,3 +274,59 @@ def test_header_survives_quotes_and_backslashes_in_names(run_dir: Path, tmp_path
     exec(compile(text, "reward.py", "exec"), namespace)  # parses; the header is one docstring
     assert run["model"] in namespace["__doc__"]
     assert split_reward_file(text)[1] == (run_dir / run["best"]["directory"] / "reward.py").read_text()
+
+
+# -- the generated modules, from a stored run (fast: nothing trains) ------------------------------
+STORED_RUN = ROOT / "tests" / "data" / "run_dirs" / "format1" / "20261202-053845-cartpole-f6c7"
+
+
+def stored_run_with_env(tmp_path: Path, env: dict) -> Path:
+    copy = Path(shutil.copytree(STORED_RUN, tmp_path / STORED_RUN.name))
+    data = json.loads((copy / "run.json").read_text())
+    data["task"]["env"] = env
+    data["task"]["name"] = 'odd "name" \\ here'
+    (copy / "run.json").write_text(json.dumps(data))
+    return copy
+
+
+@pytest.mark.parametrize("backend", ["gymnasium", "jax"])
+def test_generated_modules_are_python_with_the_task_filled_in(tmp_path: Path, backend: str) -> None:
+    import ast
+
+    env = {"id": "CartPole-v1", "backend": backend, "kwargs": {"sutton_barto_reward": True},
+           "max_episode_steps": 123}
+    result = run_cli(["export", stored_run_with_env(tmp_path, env), "-o", tmp_path / "out"])
+    assert result.exit_code == 0, result.output
+    out = tmp_path / "out"
+    wrapper = (out / "wrapper.py").read_text()
+    tree = ast.parse(wrapper)
+    assigned = {node.targets[0].id if isinstance(node, ast.Assign) else node.target.id: node.value
+                for node in tree.body if isinstance(node, (ast.Assign, ast.AnnAssign)) and node.value is not None}
+    assert ast.literal_eval(assigned["ENV_ID"]) == "CartPole-v1"
+    assert ast.literal_eval(assigned["ENV_KWARGS"]) == {"sutton_barto_reward": True}
+    assert ast.literal_eval(assigned["MAX_EPISODE_STEPS"]) == 123
+    assert ast.literal_eval(assigned["COMPONENTS"]) == ["alive", "margin", "calm"]  # i0-c1, the best
+    assert 'Task: odd \\"name\\" \\\\ here; env: CartPole-v1' in wrapper
+    functions = {node.name for node in tree.body if isinstance(node, (ast.FunctionDef, ast.ClassDef))}
+    assert {"load_reward", "EurekaReward", "make_base_env", "make_env"} <= functions
+    assert ("GymnaxEnv" in functions) == (backend == "jax")
+    assert wrapper.endswith('make_base_env(render_mode)))\n') and "{{" not in wrapper and "{%" not in wrapper
+    files = sorted(p.name for p in out.iterdir())
+    if backend == "jax":
+        assert files == ["manifest.json", "reward.py", "reward_jax.py", "wrapper.py"]
+        jax_module = (out / "reward_jax.py").read_text()
+        jax_tree = ast.parse(jax_module)
+        obs_dim = next(n.value for n in jax_tree.body if isinstance(n, ast.Assign) and n.targets[0].id == "OBS_DIM")
+        assert isinstance(ast.literal_eval(obs_dim), int) and "def transition_reward(" in jax_module
+    else:
+        assert files == ["manifest.json", "reward.py", "wrapper.py"]
+
+
+def test_export_templates_fail_loudly_on_a_missing_value() -> None:
+    import jinja2
+
+    from eureka.export import JAX_TEMPLATE
+    from eureka.views.templating import source_environment
+
+    with pytest.raises(jinja2.UndefinedError, match="obs_dim"):
+        source_environment().get_template(JAX_TEMPLATE).render(task_name="t", env_id="e")

@@ -30,6 +30,7 @@ import numpy as np
 from eureka.envs.base import SpaceInfo, Transitions
 from eureka.jobs.probe import FIXABLE_SHAPE
 from eureka.critic.prefilter import Episode, check_ranking, episodes_of
+from eureka.design.fences import code_block
 from eureka.training.base import FitnessSpec
 from eureka.reward import REWARD_FUNCTION, REWARD_PARAMETERS
 from eureka.sandbox.base import JOB_FILE, Sandbox, SandboxJob, SandboxLimits
@@ -45,8 +46,7 @@ FORBIDDEN_NAMES = {
     "getattr", "setattr", "delattr", "input", "breakpoint", "memoryview", "exit", "quit",
     "help", "__builtins__", "__loader__", "__spec__",
 }
-FENCE = re.compile(r"^(?P<fence>`{3,}|~{3,})[ \t]*(?P<lang>[\w+-]*)[^\n]*\n(?P<body>.*?)^(?P=fence)[ \t]*$",
-                   re.MULTILINE | re.DOTALL)
+PYTHON_TAGS = ("python", "py", "python3", "")
 
 
 @dataclass
@@ -72,26 +72,14 @@ class CriticVerdict:
         return data
 
 
-UNCLOSED_FENCE = re.compile(r"^(?:`{3,}|~{3,})[ \t]*(?:python3?|py)?[ \t]*\n(?P<body>.*)\Z",
-                            re.MULTILINE | re.DOTALL | re.IGNORECASE)
-
-
 def extract_code(reply: str) -> str | None:
     """The python block of a reply that defines compute_reward (else the last python block).
 
     A final block left open (generation stopped at, or before, its closing fence) counts
     when it defines the function; text with no fence at all never does.
     """
-    blocks = [m.group("body") for m in FENCE.finditer(reply)
-              if m.group("lang").lower() in ("python", "py", "python3", "")]
-    if not blocks:
-        unclosed = UNCLOSED_FENCE.search(reply)
-        if unclosed and f"def {REWARD_FUNCTION}" in unclosed.group("body"):
-            blocks = [unclosed.group("body")]
-    if not blocks:
-        return None
-    defining = [b for b in blocks if f"def {REWARD_FUNCTION}" in b]
-    return (defining or blocks)[-1].strip() + "\n"
+    block = code_block(reply, PYTHON_TAGS, marker=f"def {REWARD_FUNCTION}")
+    return None if block is None else block.strip() + "\n"
 
 
 def static_problems(code: str, space: SpaceInfo) -> list[str]:

@@ -42,6 +42,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
+from eureka.design import fences
 from eureka.envs.base import SpaceInfo, Transitions
 from eureka.reward import REWARD_FUNCTION
 
@@ -524,16 +525,12 @@ def _is_number(value: Any) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
 
 
-JSON_FENCE = re.compile(r"^(?P<fence>`{3,}|~{3,})[ \t]*(?P<lang>[\w+-]*)[^\n]*\n(?P<body>.*?)^(?P=fence)[ \t]*$",
-                        re.MULTILINE | re.DOTALL)
-
-
 def parse_reply(text: str) -> tuple[Any | None, list[str]]:
     """The JSON value of a reply: the whole reply, a ```json block, or the first JSON object in
     the text that has "terms". None and a problem sentence when there is none."""
     stripped = text.strip()
     candidates = [stripped]
-    candidates += [m.group("body") for m in JSON_FENCE.finditer(text) if m.group("lang").lower() in ("json", "")]
+    candidates += fences.blocks(text, ("json", ""))
     first_error = None
     for candidate in candidates:
         try:

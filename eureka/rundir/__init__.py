@@ -1,3 +1,3 @@
-"""The run directory: the one place that writes and reads run.json, candidate folders,
-events and the runs index. Every stage hands it typed records.
+"""The run directory: store.py writes run.json, candidate folders and events; reader.py is
+the one reader of them. Every stage hands it typed records.
 """

@@ -32,8 +32,6 @@ escaped on screen.
 from __future__ import annotations
 
 import fcntl
-import json
-import math
 import os
 import re
 import time
@@ -47,14 +45,13 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from eureka.loop.search import Listener
-from eureka.rundir.store import RunStoreError, atomic_write_json, read_json
+from eureka.rundir.reader import FEEDBACK_DIR, read_feedback, read_run, read_run_file
+from eureka.rundir.store import atomic_write_json
+from eureka.views.candidates import SHOWN_ELITES, CandidateView, load_candidates, rank_elites
 
-FEEDBACK_DIR = "feedback"
-SHOWN_ELITES = 4
 MAX_FEEDBACK_CHARS = 4000
 MAX_REWARD_BYTES = 64_000
 RoundKind = Literal["text", "ranking", "reward"]
-_CANDIDATE_DIR = re.compile(r"^iter_(\d+)/cand_(\d+)$")
 
 
 class FeedbackError(ValueError):
@@ -155,111 +152,6 @@ def load_feedback_file(path: Path) -> list[FeedbackRound]:
     return rounds
 
 
-# -- what a run holds ------------------------------------------------------------------
-@dataclass
-class CandidateView:
-    """A candidate as people see it: record, code, training curves and rollout video."""
-
-    id: str
-    iteration: int
-    index: int
-    parent_id: str | None
-    directory: str  # relative to the run directory
-    status: str
-    fitness: float | None
-    components: list[str]
-    problems: list[str]
-    code: str | None
-    reflection: str | None
-    checkpoints: list[dict[str, Any]] = field(default_factory=list)  # first seed's
-    video: str | None = None  # relative to the run directory
-    poster: str | None = None
-    video_error: str | None = None
-    human: bool = False
-
-    @property
-    def trained(self) -> bool:
-        return self.status == "trained" and self.fitness is not None and math.isfinite(self.fitness)
-
-    @property
-    def fitness_text(self) -> str:
-        return "-" if self.fitness is None else f"{self.fitness:.4g}"
-
-    def component_summary(self) -> str:
-        """Each component's mean per step at the first and last checkpoint: 'upright 0.82→0.98'."""
-        points = [c.get("components") or {} for c in self.checkpoints]
-        if not points:
-            return ", ".join(self.components)
-        first, last = points[0], points[-1]
-        return ", ".join(f"{name} {_short(first.get(name))}→{_short(last.get(name))}" for name in last) or "-"
-
-
-def _short(value: Any) -> str:
-    return "?" if not isinstance(value, (int, float)) else f"{value:.3g}"
-
-
-def load_candidates(run_dir: Path) -> list[CandidateView]:
-    """Every candidate with a candidate.json, in (iteration, index) order; unreadable ones skipped."""
-    out = []
-    for path in run_dir.glob("iter_*/cand_*/candidate.json"):
-        directory = path.parent.relative_to(run_dir).as_posix()
-        if not _CANDIDATE_DIR.match(directory):
-            continue
-        try:
-            record = read_json(path)
-            metrics = read_json(path.parent / "metrics.json") if (path.parent / "metrics.json").is_file() else {}
-        except RunStoreError:
-            continue
-        members = ((metrics.get("outcome") or {}).get("members")) or []
-        ok = [m for m in members if m.get("status") == "ok"] or members
-        code_path = path.parent / "reward.py"
-        view = CandidateView(
-            id=str(record.get("id")), iteration=int(record.get("iteration", 0)), index=int(record.get("index", 0)),
-            parent_id=record.get("parent_id"), directory=directory, status=str(record.get("status")),
-            fitness=record.get("fitness"), components=list(record.get("components") or []),
-            problems=[str(p) for p in record.get("problems") or []],
-            code=code_path.read_text(errors="replace") if code_path.is_file() else None,
-            reflection=metrics.get("reflection"), checkpoints=list(ok[0].get("checkpoints") or []) if ok else [],
-            human=(path.parent / "human.json").is_file())
-        _attach_video(view, run_dir)
-        out.append(view)
-    return sorted(out, key=lambda c: (c.iteration, c.index))
-
-
-def _attach_video(view: CandidateView, run_dir: Path) -> None:
-    folder = run_dir / view.directory
-    for meta in sorted(folder.glob("rollout_seed*.json")):
-        try:
-            info = json.loads(meta.read_text())
-        except (OSError, ValueError):
-            continue
-        if info.get("ok") and info.get("video") and (folder / str(info["video"])).is_file():
-            view.video = f"{view.directory}/{info['video']}"
-            if info.get("poster") and (folder / str(info["poster"])).is_file():
-                view.poster = f"{view.directory}/{info['poster']}"
-            return
-        view.video_error = str(info.get("error") or "no video")
-
-
-def rank_elites(candidates: list[CandidateView], direction: str = "maximize",
-                count: int = SHOWN_ELITES) -> list[CandidateView]:
-    """The `count` best trained candidates (newer first among equals)."""
-    trained = [c for c in candidates if c.trained]
-    sign = -1.0 if direction == "maximize" else 1.0
-    return sorted(trained, key=lambda c: (sign * float(c.fitness or 0.0), -c.iteration, c.index))[:count]
-
-
-def feedback_records(run_dir: Path) -> list[dict[str, Any]]:
-    """The feedback/NNNN.json records of a run, in order."""
-    records = []
-    for path in sorted((run_dir / FEEDBACK_DIR).glob("[0-9][0-9][0-9][0-9].json")):
-        try:
-            records.append(read_json(path))
-        except RunStoreError:
-            continue
-    return records
-
-
 # -- a round ---------------------------------------------------------------------------
 @dataclass
 class RoundResult:
@@ -293,17 +185,14 @@ class RefineSession:
         self.run_json()  # fail early on a missing or broken run
 
     def run_json(self) -> dict[str, Any]:
-        from eureka.rundir.store import RunStore
-
-        _, run = RunStore.open(self.run_dir)
-        return run
+        return read_run_file(self.run_dir)
 
     @property
     def direction(self) -> str:
         return str(((self.run_json().get("task") or {}).get("fitness") or {}).get("direction", "maximize"))
 
     def candidates(self) -> list[CandidateView]:
-        return load_candidates(self.run_dir)
+        return load_candidates(read_run(self.run_dir))
 
     def elites(self) -> list[CandidateView]:
         return rank_elites(self.candidates(), self.direction, self.shown)
@@ -347,7 +236,7 @@ class RefineSession:
         candidates = self.candidates()
         trained = self.check(feedback, candidates)
         shown = rank_elites(candidates, self.direction, self.shown)
-        number = len(feedback_records(self.run_dir)) + 1
+        number = len(read_feedback(self.run_dir)) + 1
         record_path = self.run_dir / FEEDBACK_DIR / f"{number:04d}.json"
         before = len(run.get("iterations") or [])
         best = (run.get("best") or {}).get("candidate")

@@ -16,7 +16,6 @@ from click.testing import CliRunner
 from markupsafe import escape
 
 from eureka.cli import cli
-from eureka.views.report import line_chart, nice_ticks, SeriesData
 
 ROOT = Path(__file__).resolve().parents[2]
 SCRIPTED = ROOT / "tests" / "data" / "scripted" / "cartpole_numpy"
@@ -133,16 +132,3 @@ def test_a_run_without_training_still_reports(run_dir: Path, tmp_path: Path) -> 
     assert run_cli(["report", copy]).exit_code == 0
     page = (copy / "report.html").read_text()
     assert "No candidate was trained successfully." in page and "no data" in page
-
-
-def test_line_chart_maps_data_inside_the_plot() -> None:
-    chart = line_chart("t", [SeriesData("a", [(0, -3.0), (5, 7.5), (10, 2.0)])], width=300, height=200)
-    xs = [float(p.split(",")[0]) for p in chart.series[0].points.split()]
-    ys = [float(p.split(",")[1]) for p in chart.series[0].points.split()]
-    assert all(chart.left <= x <= chart.right for x in xs) and xs == sorted(xs)
-    assert all(chart.top <= y <= chart.bottom for y in ys)
-    assert ys[1] < ys[2] < ys[0]  # higher values are drawn higher up
-    ticks = [float(t.label) for t in chart.y_ticks]
-    assert ticks[0] <= -3.0 and ticks[-1] >= 7.5 and ticks == sorted(ticks)
-    assert nice_ticks(0, 1) == [0, 0.25, 0.5, 0.75, 1.0]
-    assert line_chart("empty", [SeriesData("a", [])]).empty

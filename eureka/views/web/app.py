@@ -21,6 +21,7 @@ from pydantic import ValidationError
 
 from eureka.views.refine import FeedbackError, FeedbackRound, RefineBusy
 from eureka.rundir.store import RunStoreError
+from eureka.views.templating import html_environment
 from eureka.views.web.jobs import JobBoard
 from eureka.views.web.views import list_runs, run_page
 
@@ -38,10 +39,9 @@ SECURITY_HEADERS = {
 }
 
 
-def _templates() -> jinja2.Environment:
-    env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(HERE / "templates")),
-                             autoescape=True, undefined=jinja2.StrictUndefined,
-                             trim_blocks=True, lstrip_blocks=True)
+def web_environment() -> jinja2.Environment:
+    """The pages' environment: `html_environment` with the `fmt` filter for numbers."""
+    env = html_environment()
     env.filters["fmt"] = lambda v: "-" if v is None else (f"{v:.4g}" if isinstance(v, (int, float)) else str(v))
     return env
 
@@ -49,7 +49,7 @@ def _templates() -> jinja2.Environment:
 def create_app(runs_dir: Path, sandbox: str | None = "auto", allowed_hosts: list[str] | None = None) -> FastAPI:
     """The dashboard of `runs_dir`; generations it starts use `sandbox` (None: each run's own)."""
     root = Path(runs_dir).resolve()
-    templates = _templates()
+    templates = web_environment()
     jobs = JobBoard(sandbox)
     token = secrets.token_urlsafe(24)
     app = FastAPI(title="eureka", docs_url=None, redoc_url=None, openapi_url=None)
@@ -92,7 +92,7 @@ def create_app(runs_dir: Path, sandbox: str | None = "auto", allowed_hosts: list
             view = run_page(run_dir)
         except RunStoreError as exc:
             raise HTTPException(500, f"unreadable run: {exc}") from None
-        return page("run.html", status_code, page=view, job=jobs.get(run_id), error=error)
+        return page("web/run.html", status_code, page=view, job=jobs.get(run_id), error=error)
 
     @app.get("/favicon.ico")
     def favicon() -> Response:
@@ -101,7 +101,7 @@ def create_app(runs_dir: Path, sandbox: str | None = "auto", allowed_hosts: list
     @app.get("/", response_class=HTMLResponse)
     def runs_list() -> HTMLResponse:
         runs = list_runs(root)
-        return page("runs.html", runs=runs, runs_dir=str(runs_dir), jobs={r.run_id: jobs.get(r.run_id) for r in runs})
+        return page("web/runs.html", runs=runs, runs_dir=str(runs_dir), jobs={r.run_id: jobs.get(r.run_id) for r in runs})
 
     @app.get("/runs/{run_id}", response_class=HTMLResponse)
     def run_view(run_id: str) -> HTMLResponse:

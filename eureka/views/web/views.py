@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import difflib
-import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from eureka.views.refine import CandidateView, feedback_records, load_candidates, rank_elites
-from eureka.rundir.store import RunStoreError, read_json
-from eureka.views.web.charts import PALETTE, Chart, Series, line_chart
+from eureka.rundir.reader import finite_number, read_feedback, read_run, read_run_file
+from eureka.rundir.store import RunStoreError
+from eureka.views.candidates import CandidateView, load_candidates, rank_elites
+from eureka.views.charts import PALETTE, Chart, SeriesData, line_chart
 
 
 @dataclass
@@ -31,7 +31,7 @@ def list_runs(runs_dir: Path) -> list[RunSummary]:
     for path in sorted((p for p in runs_dir.iterdir() if p.is_dir() and (p / "run.json").is_file()),
                        key=lambda p: p.name, reverse=True):
         try:
-            run = read_json(path / "run.json")
+            run = read_run_file(path)
             best = run.get("best") or {}
             out.append(RunSummary(path.name, str((run.get("task") or {}).get("name", "?")), str(run.get("status")),
                                   str(run.get("model")), len(run.get("iterations") or []), best.get("candidate"),
@@ -91,36 +91,32 @@ def code_diff(parent: CandidateView, child: CandidateView) -> list[DiffLine]:
     return out
 
 
-def _finite(value: Any) -> bool:
-    return isinstance(value, (int, float)) and math.isfinite(value)
-
-
 def _curves(view: CandidateView) -> tuple[Chart, Chart]:
     names = list(dict.fromkeys(n for c in view.checkpoints for n in (c.get("components") or {})))
-    components = [Series(name, [(float(c["step"]), float(c["components"][name])) for c in view.checkpoints
-                                if name in (c.get("components") or {}) and _finite(c["components"][name])],
-                         PALETTE[i % len(PALETTE)]) for i, name in enumerate(names)]
-    score = [Series("task score", [(float(c["step"]), float(c["fitness"])) for c in view.checkpoints
-                                   if _finite(c.get("fitness"))], PALETTE[0])]
-    return (line_chart("reward components (mean per step)", components, "training step"),
-            line_chart("task score (ground truth)", score, "training step"))
+    components = [SeriesData(name, [(float(c["step"]), value) for c in view.checkpoints
+                                    if (value := finite_number((c.get("components") or {}).get(name))) is not None],
+                             color=PALETTE[i % len(PALETTE)]) for i, name in enumerate(names)]
+    score = [SeriesData("task score", [(float(c["step"]), value) for c in view.checkpoints
+                                       if (value := finite_number(c.get("fitness"))) is not None], color=PALETTE[0])]
+    return (line_chart("reward components (mean per step)", components, "training step", width=380, height=190),
+            line_chart("task score (ground truth)", score, "training step", width=380, height=190))
 
 
 def _fitness_chart(candidates: list[CandidateView], iterations: list[dict[str, Any]]) -> Chart:
     points = [(float(c.iteration), float(c.fitness)) for c in candidates if c.trained]
-    best = [(float(it["iteration"]), float(it["best_fitness"])) for it in iterations if _finite(it.get("best_fitness"))]
-    return line_chart("fitness per iteration", [Series("candidates", points, "#9aa7b4", line=False),
-                                                Series("best of the iteration", best, PALETTE[0])],
+    best = [(float(it["iteration"]), value) for it in iterations
+            if (value := finite_number(it.get("best_fitness"))) is not None]
+    return line_chart("fitness per iteration", [SeriesData("candidates", points, line=False, color="#9aa7b4"),
+                                                SeriesData("best of the iteration", best, color=PALETTE[0])],
                       "iteration", width=520, height=220, integer_x=True)
 
 
 def run_page(run_dir: Path, shown: int = 4) -> RunPage:
-    run = read_json(run_dir / "run.json")
-    task = run.get("task") or {}
-    direction = str((task.get("fitness") or {}).get("direction", "maximize"))
-    views = load_candidates(run_dir)
+    info = read_run(run_dir)
+    run, task, direction = info.raw, info.task, info.direction
+    views = load_candidates(info)
     by_id = {v.id: v for v in views}
-    records = feedback_records(run_dir)
+    records = read_feedback(run_dir)
     round_of_iteration: dict[int, dict[str, Any]] = {}
     for record in records:
         for iteration in [record.get("before_iteration"), *(record.get("iterations") or [])]:

@@ -1,4 +1,5 @@
-"""The runs index: update from a run directory, refresh, reindex, filters, and `eureka runs`."""
+"""The runs index: update from a run directory, refresh, reindex, filters, and `eureka runs`.
+Fast: on copies of a stored run (tests/data/run_dirs), nothing trains."""
 
 from __future__ import annotations
 
@@ -8,16 +9,14 @@ import sqlite3
 from pathlib import Path
 
 import pytest
-import yaml
-
-from tests.helpers import GYM_CARTPOLE, small_task
 from click.testing import CliRunner
 
 from eureka.cli import cli
-from eureka.rundir.index import RunIndex, read_run, update_index
+from eureka.views.index import RunIndex, update_index
 
 ROOT = Path(__file__).resolve().parents[2]
-SCRIPTED = ROOT / "tests" / "data" / "scripted" / "cartpole_numpy"
+STORED = ROOT / "tests" / "data" / "run_dirs" / "format1" / "20261202-053845-cartpole-f6c7"
+TRAINED = ("iter_0/cand_0", "iter_0/cand_1", "iter_1/cand_0", "iter_1/cand_1", "iter_1/cand_2")
 WIDE = {"COLUMNS": "200"}  # rich folds long run ids at 80 columns
 
 
@@ -26,16 +25,9 @@ def run_cli(args: list, env: dict | None = None):
 
 
 @pytest.fixture(scope="module")
-def real_run(tmp_path_factory, sandbox_name: str) -> Path:
-    """One real scripted run (one generation: i0-c0 and i0-c1 trained, i0-c2 rejected)."""
-    tmp = tmp_path_factory.mktemp("index-run")
-    hyperparams = {**yaml.safe_load(GYM_CARTPOLE.read_text())["training"]["hyperparams"], "n_epochs": 5}
-    task = small_task(tmp, timesteps=2048, hyperparams=hyperparams)
-    result = run_cli(["run", task, "--model", f"scripted:{SCRIPTED}", "--iterations", 1, "--samples", 3,
-                      "--sandbox", sandbox_name, "--runs-dir", tmp / "runs"])
-    assert result.exit_code == 0, result.output
-    (run,) = [p for p in (tmp / "runs").iterdir() if p.is_dir()]
-    return run
+def real_run(tmp_path_factory) -> Path:
+    """A copy of a stored real scripted run (two generations: i0-c2 rejected, the other five trained)."""
+    return Path(shutil.copytree(STORED, tmp_path_factory.mktemp("index-run") / STORED.name))
 
 
 def copy_run(source: Path, runs: Path, name: str, **run_json: object) -> Path:
@@ -66,14 +58,14 @@ def test_update_from_run_dir_records_the_run_and_its_candidates(real_run: Path, 
         assert info.problems == []
         row = index.run(real_run.name)
         assert row is not None
-        assert (row.task, row.model, row.status) == ("cartpole", f"scripted:{SCRIPTED}", "finished")
+        assert (row.task, row.model, row.status) == ("cartpole", run["model"], "finished")
         assert (row.best_candidate, row.best_fitness) == (run["best"]["candidate"], run["best"]["fitness"])
-        assert (row.iterations, row.candidates, row.trained) == (1, 3, 2)
+        assert (row.iterations, row.candidates, row.trained) == (2, 6, 5)
         assert row.path == str(real_run.resolve())
         assert row.cost_usd == 0.0 and row.tokens > 0
         assert row.started is not None and row.started.startswith(real_run.name[:4])
         candidates = {c.candidate_id: c for c in index.candidates(real_run.name)}
-        assert sorted(candidates) == ["i0-c0", "i0-c1", "i0-c2"]
+        assert sorted(candidates) == ["i0-c0", "i0-c1", "i0-c2", "i1-c0", "i1-c1", "i1-c2"]
         assert candidates["i0-c2"].status == "rejected" and candidates["i0-c2"].fitness is None
         assert "import of 'os' is not allowed" in candidates["i0-c2"].problems[0]
         for cid in ("i0-c0", "i0-c1"):
@@ -82,7 +74,7 @@ def test_update_from_run_dir_records_the_run_and_its_candidates(real_run: Path, 
             assert candidates[cid].parent_id is None and candidates[cid].iteration == 0
         # upsert: indexing again replaces, never duplicates
         index.update_from_run_dir(real_run)
-        assert len(index.candidates(real_run.name)) == 3
+        assert len(index.candidates(real_run.name)) == 6
         assert [r.run_id for r in index.runs()] == [real_run.name]
 
 
@@ -117,8 +109,8 @@ def test_minimized_fitness_sorts_lowest_first(real_run: Path, tmp_path: Path) ->
         data = json.loads((run / "run.json").read_text())
         data["task"]["fitness"]["direction"] = "minimize"
         (run / "run.json").write_text(json.dumps(data))
-        set_fitness(run, "iter_0/cand_0", fitness)
-        set_fitness(run, "iter_0/cand_1", fitness + 1)
+        for offset, candidate_dir in enumerate(TRAINED):
+            set_fitness(run, candidate_dir, fitness + offset)
     with RunIndex(runs / "index.sqlite") as index:
         index.reindex(runs)
         assert [(r.run_id, r.best_fitness) for r in index.runs()] == [("low", 5.0), ("high", 50.0)]
@@ -160,7 +152,7 @@ def test_a_corrupted_run_is_reported_by_name_and_the_others_are_indexed(real_run
     assert "good" in result.output and "torn-candidate" in result.output
     with RunIndex(runs / "index.sqlite") as index:
         assert sorted(r.run_id for r in index.runs()) == ["good", "torn-candidate"]
-        assert len(index.candidates("torn-candidate")) == 2  # the unreadable one is skipped
+        assert len(index.candidates("torn-candidate")) == 5  # the unreadable one is skipped
         assert index.run("torn-candidate").problems
 
 
@@ -201,11 +193,3 @@ def test_an_index_of_another_schema_is_rebuilt(real_run: Path, tmp_path: Path) -
         assert index.runs() == []  # dropped: a cache, rebuilt from the files
         index.update_from_run_dir(real_run)
         assert len(index.runs()) == 1
-
-
-def test_read_run_refuses_a_directory_that_is_not_a_run(tmp_path: Path) -> None:
-    from eureka.rundir.store import RunStoreError
-
-    (tmp_path / "run.json").write_text(json.dumps({"format_version": 1}))
-    with pytest.raises(RunStoreError, match="not a eureka run file"):
-        read_run(tmp_path)
