@@ -144,6 +144,6 @@ def analyse_episodes(episodes: list[EpisodeRecord], spec: FitnessSpec) -> str:
         for name in names:
             g = sum(e.components.get(name, 0.0) for e in good) / len(good)
             b = sum(e.components.get(name, 0.0) for e in bad) / len(bad)
-            flag = "  <- pays more in the worse episodes" if b > g + 1e-9 else ""
-            lines.append(f"    {name}: {_fmt(g)} vs {_fmt(b)}{flag}")
+            marker = "  <- pays more in the worse episodes" if b > g + 1e-9 else ""
+            lines.append(f"    {name}: {_fmt(g)} vs {_fmt(b)}{marker}")
     return "\n".join(lines)
