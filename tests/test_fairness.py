@@ -94,7 +94,8 @@ def env_reward_fragments(source: str) -> set[str]:
     for node in ast.walk(tree):
         if isinstance(node, (ast.Assign, ast.AugAssign, ast.AnnAssign)) and node.value is not None:
             targets = node.targets if isinstance(node, ast.Assign) else [node.target]
-            if any(mentions_reward(ast.unparse(t)) for t in targets):
+            leaves = [e for t in targets for e in (t.elts if isinstance(t, ast.Tuple) else [t])]
+            if all(mentions_reward(ast.unparse(leaf)) for leaf in leaves):  # `state, reward = f()`: f is dynamics
                 values.append(node.value)
         elif isinstance(node, ast.keyword) and node.arg and mentions_reward(node.arg):
             values.append(node.value)
@@ -128,9 +129,9 @@ def rendered_prompts(task: TaskSpec, space) -> dict[str, list[Message]]:
     }
     mode = SpecMode.for_task(task, space)
     spec = SpecPromptBuilder(task, space, mode)
-    quantity = mode.quantities[0].name
-    spec_reply = ('{"ends_on": "time_limit_only", "terms": [{"kind": "keep_small", "quantity": "%s", '
-                  '"weight": "small"}]}' % quantity)
+    term = ('{"kind": "keep_small", "quantity": "%s", "weight": "small"}' % mode.quantities[0].name
+            if mode.quantities else '{"kind": "per_step", "weight": "small"}')  # an image: no scalar quantities
+    spec_reply = '{"ends_on": "failure", "terms": [%s]}' % term
     spec_initial = spec.initial_messages()
     prompts.update({
         "spec/initial": spec_initial,
