@@ -247,7 +247,8 @@ class Bench:
         final._path = task.path
         final.training.seeds = seeds
         final.fitness.target = None  # no early stop: every reward trains the whole budget
-        final.training.timeout_s = task.training.timeout_s * len(REWARDS) * max(1, -(-len(seeds) // len(task.training.seeds)))
+        rounds = max(1, -(-len(seeds) // len(task.training.seeds)))  # more seeds than the search trained
+        final.training.timeout_s = task.training.timeout_s * len(REWARDS) * rounds
         codes = []
         best = run_dir / "best" / "reward.py" if run_dir else None
         if best is not None and best.is_file():

@@ -309,7 +309,8 @@ def _drop_empty_blocks(body: list[ast.stmt]) -> None:
         if isinstance(stmt, ast.Try):
             for handler in stmt.handlers:
                 handler.body = handler.body or [ast.Pass()]
-        if isinstance(stmt, (ast.If, ast.For, ast.While, ast.With)) and not stmt.body and not getattr(stmt, "orelse", []):
+        loop_or_branch = isinstance(stmt, (ast.If, ast.For, ast.While, ast.With))
+        if loop_or_branch and not stmt.body and not getattr(stmt, "orelse", []):
             continue
         if isinstance(stmt, (ast.If, ast.For, ast.While, ast.With, ast.Try)) and not stmt.body:
             stmt.body = [ast.Pass()]

@@ -57,7 +57,8 @@ def write_plots(bench: BenchResult, out: Path) -> list[Path]:
         figure, axes = plt.subplots(figsize=(6, 4))
         for name in REWARDS:
             reward = task.rewards.get(name)
-            points = [(s, f) for s, f in zip(reward.curve.steps, reward.curve.fitness) if f is not None] if reward else []
+            curve = reward.curve if reward else None
+            points = [(s, f) for s, f in zip(curve.steps, curve.fitness) if f is not None] if curve else []
             if points:
                 steps, values = zip(*points)
                 label = f"{name} (final {reward.mean:.3g})" if reward.mean is not None else name

@@ -63,7 +63,8 @@ def check(path: str, reward: str, dynamics: str) -> str:
     assert squeeze(dynamics) in squeeze(shown)
     nodes = list(ast.walk(ast.parse(shown)))
     names = {n.id for n in nodes if isinstance(n, ast.Name)} | {n.attr for n in nodes if isinstance(n, ast.Attribute)}
-    names |= {n.name for n in nodes if isinstance(n, ast.FunctionDef)} | {n.arg for n in nodes if isinstance(n, ast.arg)}
+    names |= {n.name for n in nodes if isinstance(n, ast.FunctionDef)}
+    names |= {n.arg for n in nodes if isinstance(n, ast.arg)}
     assert not {n for n in names if is_reward_name(n)}, shown
     assert '"""' not in shown and "#" not in shown.replace("'#'", "")
     return shown
