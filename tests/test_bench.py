@@ -69,10 +69,13 @@ def test_a_second_bench_reads_finished_work_back(benched, sandbox_name: str):
     again = run_bench(task, out, sandbox_name)
     assert again.exit_code == 0 and "done before" in again.output
     assert json.loads((out / "bench.json").read_text())["tasks"] == before["tasks"]
-    # Without the task's result, the finished search is reused and the final training redone.
+    # Killed after its search stopped: the search is resumed (nothing redone), the final training redone.
     (out / "cartpole" / "result.json").unlink()
+    (run_json,) = (out / "cartpole" / "runs").glob("*/run.json")
+    run_json.write_text(json.dumps({**json.loads(run_json.read_text()), "status": "stopped"}))
     redo = run_bench(task, out, sandbox_name)
-    assert redo.exit_code == 0 and "search finished before" in redo.output
+    assert redo.exit_code == 0 and "resuming the search" in redo.output
+    assert json.loads(run_json.read_text())["status"] == "finished"
     assert len(list((out / "cartpole" / "runs").glob("*/run.json"))) == 1
     after = json.loads((out / "bench.json").read_text())["tasks"][0]
     for name, reward in after["rewards"].items():
