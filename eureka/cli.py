@@ -341,6 +341,39 @@ def sandbox_clean() -> None:
     click.echo(f"removed {removed} stale container(s)")
 
 
+@cli.command("bench")
+@click.argument("tasks", nargs=-1)
+@click.option("--tasks", "suite", help="a suite of tasks/suites.toml (e.g. cpu)")
+@click.option("--model", help="as for `eureka run`")
+@click.option("--seeds", type=click.IntRange(min=1), default=3, show_default=True,
+              help="fresh seeds each of the best, human and sparse rewards trains on")
+@click.option("--budget", type=click.Choice(["small", "paper"]), default="small", show_default=True,
+              help="search budget: the task file's, or Eureka's 5 generations of 16 samples")
+@click.option("--out", type=click.Path(path_type=Path), default=Path("runs/bench"), show_default=True,
+              help="bench directory (a killed bench continues here)")
+@click.option("--sandbox", type=click.Choice(SANDBOX_CHOICES), help="where generated code runs (default: auto)")
+def bench(tasks, suite, model, seeds: int, budget: str, out: Path, sandbox) -> None:
+    """Search, then train the best, human and sparse rewards of TASKS on fresh seeds: the
+    human-normalized score per task, bench.json and a plot per task in --out."""
+    from eureka.bench import Bench, BenchError, BenchOptions, resolve_tasks
+    from eureka.task import TaskError
+    from eureka.views.bench import print_bench
+
+    try:
+        paths = resolve_tasks(list(tasks), suite)
+    except BenchError as exc:
+        raise BadInput(str(exc)) from None
+    if model and model.startswith("scripted:") and not Path(model.split(":", 1)[1]).is_dir():
+        raise BadInput(f"--model {model}: {model.split(':', 1)[1]} is not a directory")
+    options = BenchOptions(model=model, seeds=seeds, budget=budget, out=out, sandbox=sandbox)
+    try:
+        result = Bench(options, log=lambda line: click.echo(line, err=True)).run(paths)
+    except TaskError as exc:
+        raise BadInput(str(exc)) from None
+    print_bench(result)
+    click.echo(f"{out / 'bench.json'}")
+
+
 def main() -> None:
     try:
         cli(standalone_mode=True)

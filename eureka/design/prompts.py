@@ -12,6 +12,7 @@ from typing import Any
 import jinja2
 
 from eureka.envs.base import SpaceInfo
+from eureka.design.env_source import without_reward
 from eureka.design.llm.base import Message
 from eureka.task import TaskSpec
 
@@ -38,15 +39,18 @@ def render(template: str, **values: Any) -> str:
 
 
 def env_sources(task: TaskSpec) -> list[SourceSnippet]:
-    """Source code named by `context.source` ('module:Qualname'), found by import."""
-    snippets = []
-    for path in task.context.source:
-        module_name, _, qualname = path.partition(":")
-        obj: Any = importlib.import_module(module_name)
-        for part in filter(None, qualname.split(".")):
-            obj = getattr(obj, part)
-        snippets.append(SourceSnippet(path, inspect.getsource(obj)))
-    return snippets
+    """Source code named by `context.source` ('module:Qualname'), found by import, with the
+    env's reward computation removed (the model never sees the ground truth)."""
+    return [SourceSnippet(path, without_reward(original_source(path))) for path in task.context.source]
+
+
+def original_source(path: str) -> str:
+    """The source of 'module:Qualname' as written, reward included: not for prompts."""
+    module_name, _, qualname = path.partition(":")
+    obj: Any = importlib.import_module(module_name)
+    for part in filter(None, qualname.split(".")):
+        obj = getattr(obj, part)
+    return inspect.getsource(obj)
 
 
 class PromptBuilder:

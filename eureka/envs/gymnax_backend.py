@@ -26,6 +26,7 @@ from gymnax.environments.environment import Environment
 
 from eureka.envs import compat
 from eureka.envs.base import SpaceInfo, Transitions
+from eureka.envs.minatar import MinAtarEnv, is_minatar
 from eureka.reward import RewardFn
 from eureka.task import EnvSpec
 
@@ -38,7 +39,7 @@ def make_env(spec: EnvSpec) -> tuple[Environment, Any]:
 
     `spec.kwargs` entries that name a field of the env's params (e.g. ``gravity``) replace
     that field; the rest go to the env's constructor. `spec.max_episode_steps` sets
-    ``max_steps_in_episode``.
+    ``max_steps_in_episode``. MinAtar games come flattened (`eureka.envs.minatar`).
     """
     if spec.backend != "jax":
         raise ValueError(f"gymnax backend asked for an env of backend {spec.backend!r}")
@@ -54,6 +55,8 @@ def make_env(spec: EnvSpec) -> tuple[Environment, Any]:
         param_kwargs["max_steps_in_episode"] = spec.max_episode_steps
     if param_kwargs:
         params = params.replace(**param_kwargs)
+    if is_minatar(spec.id):
+        return MinAtarEnv(env), params
     return env, params
 
 
