@@ -92,12 +92,12 @@ def test_resume_restores_islands_and_migrations(island_run: Path, sandbox_name: 
 
     search = open_run(island_run, sandbox=sandbox_name)
     run = json.loads((island_run / "run.json").read_text())
-    assert search.settings.islands == 2
+    assert search.config.islands == 2
     assert [m.model_dump() for m in search.database.migrations] == run["migrations"]
-    assert {i: e.record.id for i, e in search.island_elites.items()} == {
+    assert {i: e.record.id for i, e in search.selection.island_elites.items()} == {
         entry["island"]: entry["best_candidate"] for entry in run["islands"]}
     assert {p.record.island for p in search.database.programs.values()} == {0, 1}
-    prompt = search.island_prompt(1, None, [])
+    prompt = search.selection.island_prompt(1, None, [])
     assert prompt.parent == run["islands"][1]["best_candidate"]
     assert reply_code("01_alive_upright.md") in prompt.messages[-1].content or \
         reply_code("03_island0_improved.md") in prompt.messages[-1].content  # island 0's migrant
