@@ -74,11 +74,18 @@ def attempt_record(attempt: int, reply_file: str, verdict: CriticVerdict) -> Cri
 
 
 class Designer(Protocol):
+    client: LLMClient
+    prompts: PromptBuilder
+    context: DesignContext
+
     def design(self, iteration: int, index: int, prompt: IslandPrompt) -> Designed:
         """One candidate of `prompt`'s island (repaired as often as allowed)."""
 
     def edits(self, iteration: int, first_index: int, prompt: IslandPrompt, count: int) -> list[Designed]:
         """Candidates eureka makes itself from the parent (structured mode), checked like any."""
+
+    def person(self, iteration: int, code: str, reply: str, parent: str | None) -> Designed:
+        """A reward a person wrote, checked like any candidate."""
 
 
 class CodeDesigner:
@@ -279,7 +286,7 @@ class _ProgressThrottle:
 
 
 def make_designer(client: LLMClient, critic: Critic, prompts: PromptBuilder, config: RunConfig,
-                  context: DesignContext, spec_mode: Any = None) -> CodeDesigner:
+                  context: DesignContext, spec_mode: Any = None) -> Designer:
     if spec_mode is None:
         return CodeDesigner(client, critic, prompts, config, context)
     return SpecDesigner(client, critic, prompts, config, context, spec_mode)

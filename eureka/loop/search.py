@@ -13,19 +13,20 @@ from typing import Any, Callable
 
 from eureka.config import RunConfig
 from eureka.critic.checks import Critic
-from eureka.design.designer import CodeDesigner, DesignContext, Designed, IslandPrompt, Listener
+from eureka.design.designer import DesignContext, Designed, Designer, IslandPrompt
+from eureka.design.designer import Listener  # noqa: F401  (views import it from here)
 from eureka.design.llm.budget import Budget
 from eureka.loop import outcomes, person, replay
 from eureka.loop.database import ProgramDatabase
 from eureka.loop.generation import Generation, is_novel
 from eureka.loop.select import Elite, Ranking, Selection
-from eureka.loop.tune import Variant, pick_variant, variants_of
+from eureka.loop.tune import pick_variant, variants_of
 from eureka.rundir.records import (BestCandidate, Candidate, EventKind, FeedbackEntry, IterationSummary, Run,
                                    RunStatus)
 from eureka.rundir.store import RUN_FORMAT_VERSION, RunStore, library_versions
 from eureka.task import TaskSpec
 from eureka.training.base import TrainOutcome
-from eureka.training.runner import CandidateCode, TrainingRunner, TrainingSession
+from eureka.training.runner import CandidateCode, TrainingRunner
 
 @dataclass
 class RunResult:
@@ -42,7 +43,7 @@ class RunResult:
 
 
 class Search:
-    def __init__(self, task: TaskSpec, designer: CodeDesigner, critic: Critic, runner: TrainingRunner,
+    def __init__(self, task: TaskSpec, designer: Designer, critic: Critic, runner: TrainingRunner,
                  config: RunConfig, indexer: Callable[[RunStore], None] | None = None) -> None:
         self.task, self.designer, self.critic, self.runner, self.config = task, designer, critic, runner, config
         self.context: DesignContext = designer.context
