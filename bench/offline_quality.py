@@ -54,7 +54,7 @@ from eureka.training.base import TrainOutcome  # noqa: E402
 from eureka.training.runner import CandidateCode, TrainingRunner  # noqa: E402
 
 DEFAULT_TASKS = ("tasks/cartpole.yaml", "tasks/pendulum.yaml", "tasks/mountain_car.yaml")
-PROBE_TRANSITIONS = 2048  # as in a run (eureka.app)
+from eureka.config import PROBE_TRANSITIONS  # noqa: E402  (as in a run)
 Log = Callable[[str], None]
 
 
