@@ -12,7 +12,7 @@ from __future__ import annotations
 import time
 from collections import Counter
 from dataclasses import dataclass, field, replace
-from typing import Any, Callable, Protocol
+from typing import TYPE_CHECKING, Any, Callable, Protocol
 
 from eureka.config import RunConfig
 from eureka.critic.checks import Critic, CriticVerdict, parse_review
@@ -21,6 +21,9 @@ from eureka.design.llm.budget import Budget
 from eureka.design.prompts import PromptBuilder
 from eureka.rundir.records import Candidate, Critic as CriticRecord, CriticAttempt, EventKind
 from eureka.rundir.store import RunStore
+
+if TYPE_CHECKING:
+    from eureka.design.spec import SpecMode
 
 Listener = Callable[[str, dict[str, Any]], None]
 Emit = Callable[..., None]  # emit(kind, **data): events.jsonl and the listener
@@ -225,9 +228,9 @@ class SpecDesigner(CodeDesigner):
     and one-step structural edits of the parent's spec."""
 
     def __init__(self, client: LLMClient, critic: Critic, prompts: PromptBuilder, config: RunConfig,
-                 context: DesignContext, spec_mode: Any) -> None:
+                 context: DesignContext, spec_mode: SpecMode) -> None:
         super().__init__(client, critic, prompts, config, context)
-        self.spec_mode = spec_mode  # eureka.design.spec.SpecMode
+        self.spec_mode = spec_mode
 
     def check_reply(self, reply: str) -> tuple[str | None, CriticVerdict]:
         return self.spec_mode.check_reply(self.critic, reply)
@@ -286,7 +289,7 @@ class _ProgressThrottle:
 
 
 def make_designer(client: LLMClient, critic: Critic, prompts: PromptBuilder, config: RunConfig,
-                  context: DesignContext, spec_mode: Any = None) -> Designer:
+                  context: DesignContext, spec_mode: SpecMode | None = None) -> Designer:
     if spec_mode is None:
         return CodeDesigner(client, critic, prompts, config, context)
     return SpecDesigner(client, critic, prompts, config, context, spec_mode)
