@@ -27,7 +27,6 @@ from eureka.design.llm.base import Completion, Message
 from eureka.rundir.records import Candidate, Critic, Event, EventKind, Metrics, Run
 from eureka.rundir.writer import atomic_write_json, atomic_write_text, jsonable
 
-
 RUN_FORMAT_VERSION = 1
 RECORDED_PACKAGES = ("eureka", "numpy", "gymnasium", "stable-baselines3", "torch", "jax", "gymnax",
                      "rejax", "litellm", "llama_cpp_python")
