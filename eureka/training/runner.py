@@ -18,7 +18,6 @@ from typing import Callable
 
 from eureka.sandbox.base import JOB_FILE, Sandbox, SandboxJob, SandboxLimits
 from eureka.task import TaskSpec
-from eureka.training.trainers import ARTIFACTS_DIR, trainer_for
 from eureka.training.base import (
     PROGRESS_FILE,
     MemberResult,
@@ -27,6 +26,7 @@ from eureka.training.base import (
     TrainJobSpec,
     TrainOutcome,
 )
+from eureka.training.trainers import ARTIFACTS_DIR, trainer_for
 
 ProgressFn = Callable[[str, int, int], None]  # (candidate id, step, total)
 
