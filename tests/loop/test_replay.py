@@ -1,5 +1,5 @@
 """Restoring a run: a run directory written by the format-1 code before RunConfig and the
-run-directory records (tests/data/runs/format1, made by commit 62a0e57) loads for resume."""
+run-directory records (tests/data/rundirs/format1, made by commit 62a0e57) loads for resume."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from eureka.rundir.records import Run
 from eureka.rundir.store import RunStoreError
 
 ROOT = Path(__file__).resolve().parents[2]
-FORMAT1 = ROOT / "tests" / "data" / "runs" / "format1"
+FORMAT1 = ROOT / "tests" / "data" / "rundirs" / "format1"
 
 
 @pytest.fixture

@@ -12,7 +12,7 @@ from eureka.rundir.records import Candidate, EventKind, Metrics, Run
 from eureka.rundir.store import RunStore
 
 PACKAGE = Path(__file__).resolve().parents[2] / "eureka"
-FORMAT1 = Path(__file__).resolve().parents[1] / "data" / "runs" / "format1"
+FORMAT1 = Path(__file__).resolve().parents[1] / "data" / "rundirs" / "format1"
 
 
 def test_every_event_the_package_emits_is_a_kind() -> None:
