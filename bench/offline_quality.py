@@ -52,9 +52,9 @@ from eureka.design.spec import SpecMode, parse_reply  # noqa: E402
 from eureka.task import TaskSpec, load_task  # noqa: E402
 from eureka.training.base import TrainOutcome  # noqa: E402
 from eureka.training.runner import CandidateCode, TrainingRunner  # noqa: E402
+from eureka.config import PROBE_TRANSITIONS  # noqa: E402
 
 DEFAULT_TASKS = ("tasks/cartpole.yaml", "tasks/pendulum.yaml", "tasks/mountain_car.yaml")
-PROBE_TRANSITIONS = 2048  # as in a run (eureka.app)
 Log = Callable[[str], None]
 
 

@@ -20,7 +20,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from eureka.app import PROBE_TRANSITIONS, probe_limits  # noqa: E402
+from eureka.app import probe_limits  # noqa: E402
+from eureka.config import PROBE_TRANSITIONS  # noqa: E402
 from eureka.critic.checks import Critic  # noqa: E402
 from eureka.envs import sample_transitions, space_info  # noqa: E402
 from eureka.design.llm.base import GenerationSettings  # noqa: E402

@@ -219,7 +219,8 @@ class Bench:
 
     def search(self, task: TaskSpec, runs: Path) -> SearchUsage:
         """The task's search: resumed if a run of it was left unfinished, else started."""
-        from eureka.app import RunOptions, resume_run, run_status, start_run
+        from eureka.app import resume_run, run_status, start_run
+        from eureka.config import RunConfig
 
         started = time.monotonic()
         existing = sorted(p for p in runs.glob("*") if (p / "run.json").is_file()) if runs.is_dir() else []
@@ -231,8 +232,9 @@ class Bench:
         else:
             iterations, samples = PAPER_SEARCH if self.options.budget == "paper" else (None, None)
             self.log(f"{task.name}: searching")
-            start_run(task, RunOptions(model=self.options.model, iterations=iterations, samples=samples,
-                                       sandbox=self.options.sandbox, runs_dir=runs, workers=self.options.workers))
+            config = RunConfig.resolve(task, model=self.options.model, iterations=iterations, samples=samples,
+                                       sandbox=self.options.sandbox, workers=self.options.workers)
+            start_run(task, config, runs)
         run_dir = sorted(p for p in runs.glob("*") if (p / "run.json").is_file())[-1]
         timing = runs.parent / "search_seconds.json"
         if not timing.is_file():

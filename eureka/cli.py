@@ -57,7 +57,8 @@ def run(task_file: Path, model, iterations, samples, sandbox, runs_dir: Path, wi
         max_tokens, max_cost, review, overlap, constant_variants, mode, selection: bool, edits, seed,
         islands) -> None:
     """Design rewards for TASK_FILE (a task YAML)."""
-    from eureka.app import RunOptions, start_run
+    from eureka.app import start_run
+    from eureka.config import RunConfig
     from eureka.task import TaskError, load_task
     from eureka.views.console import RunConsole
 
@@ -71,12 +72,11 @@ def run(task_file: Path, model, iterations, samples, sandbox, runs_dir: Path, wi
         click.secho("WARNING: --sandbox none runs generated code UNSANDBOXED (trusted debugging only)",
                     fg="red", err=True)
     ui = RunConsole()
-    options = RunOptions(model=model, iterations=iterations, samples=samples, sandbox=sandbox,
-                         runs_dir=runs_dir, with_baselines=with_baselines, max_tokens=max_tokens,
-                         max_cost_usd=max_cost, review=review, overlap=overlap,
-                         constant_variants=constant_variants, mode=mode, selection=selection, edits=edits,
-                         seed=seed, islands=islands)
-    _drive(lambda: start_run(task, options, listener=ui), ui)
+    config = RunConfig.resolve(task, model=model, iterations=iterations, samples=samples, sandbox=sandbox,
+                               with_baselines=with_baselines, max_tokens=max_tokens, max_cost_usd=max_cost,
+                               review=review, overlap=overlap, constant_variants=constant_variants, mode=mode,
+                               selection=selection, edits=edits, seed=seed, islands=islands)
+    _drive(lambda: start_run(task, config, runs_dir, listener=ui), ui)
 
 
 def _drive(start, ui) -> None:

@@ -363,7 +363,7 @@ def verify_export(export_dir: Path, sandbox: Any, seed: int | None = None,
     `seed` defaults to the first seed with a recorded fitness. The re-training uses the
     task's own budget from the manifest (timesteps, hyperparameters, eval episodes).
     """
-    from eureka.app import PROBE_TRANSITIONS  # the transitions the run's own critic probed with
+    from eureka.config import PROBE_TRANSITIONS  # the transitions the run's own critic probed with
     from eureka.critic.checks import Critic
     from eureka.envs import sample_transitions, space_info
     from eureka.task import task_from_dict

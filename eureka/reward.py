@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import importlib.util
 import sys
+import traceback
 import types
 from pathlib import Path
 from typing import Any, Callable
@@ -55,3 +56,15 @@ def load_reward(path: Path) -> RewardFn:
     if not callable(fn):
         raise AttributeError(f"{path} defines no function {REWARD_FUNCTION}()")
     return fn
+
+
+def describe_exception(exc: BaseException, reward_file: str | None = None) -> str:
+    """The exception with the traceback lines that point into the reward file only."""
+    frames = traceback.extract_tb(exc.__traceback__)
+    lines = [
+        f"  line {f.lineno}: {f.line}"
+        for f in frames
+        if reward_file is None or Path(f.filename).name == Path(reward_file).name
+    ]
+    where = ("\n" + "\n".join(lines[-3:])) if lines else ""
+    return f"{type(exc).__name__}: {exc}{where}"

@@ -12,9 +12,26 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator
 
-from eureka.training.base import FitnessSpec
-
 SandboxName = Literal["auto", "docker", "bwrap", "none"]
+
+
+FitnessMetric = Literal["episode_return", "success_rate", "episode_length"]
+
+
+class FitnessSpec(BaseModel):
+    """How the ground-truth score of a trained policy is measured."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    metric: FitnessMetric = "episode_return"
+    success: str | None = Field(
+        default=None,
+        description="numpy expression over obs, next_obs, terminated, truncated, env_reward "
+        "that is True where an episode ends in success (for metric=success_rate)",
+    )
+    direction: Literal["maximize", "minimize"] = "maximize"
+    target: float | None = None
+    eval_episodes: int = 10
 
 
 class TaskError(ValueError):

@@ -38,6 +38,7 @@ def finished_run(tmp_path_factory, sandbox_name: str) -> Path:
     return run_dir
 
 
+@pytest.mark.slow
 def test_run_json_records_task_model_iterations_and_best(finished_run: Path) -> None:
     run = json.loads((finished_run / "run.json").read_text())
     assert run["status"] == "finished"
@@ -52,6 +53,7 @@ def test_run_json_records_task_model_iterations_and_best(finished_run: Path) -> 
     assert (finished_run / "best" / "reward.py").read_text() == (best_dir / "reward.py").read_text()
 
 
+@pytest.mark.slow
 def test_candidate_directories_hold_reply_reward_critic_and_metrics(finished_run: Path) -> None:
     for cand in ("iter_0/cand_0", "iter_0/cand_1", "iter_1/cand_0", "iter_1/cand_1", "iter_1/cand_2"):
         directory = finished_run / cand
@@ -62,6 +64,7 @@ def test_candidate_directories_hold_reply_reward_critic_and_metrics(finished_run
         assert "task_score" in metrics["reflection"]
 
 
+@pytest.mark.slow
 def test_trained_policies_leave_rollouts_that_the_next_generation_ranks_on(finished_run: Path) -> None:
     from eureka.loop.database import TrajectoryPool
     from eureka.envs import sample_transitions
@@ -85,6 +88,7 @@ def test_trained_policies_leave_rollouts_that_the_next_generation_ranks_on(finis
     assert any(e["event"] == "trajectory_pool" and e["rollouts"] == 2 for e in events)
 
 
+@pytest.mark.slow
 def test_rejections_keep_their_reasons(finished_run: Path) -> None:
     syntax = json.loads((finished_run / "iter_0/cand_0/critic.json").read_text())
     assert syntax["accepted"] is True
@@ -98,6 +102,7 @@ def test_rejections_keep_their_reasons(finished_run: Path) -> None:
     assert not (finished_run / "iter_0/cand_2/metrics.json").exists()
 
 
+@pytest.mark.slow
 def test_every_llm_call_is_recorded_and_repairs_carry_the_error(finished_run: Path) -> None:
     calls = [json.loads(p.read_text()) for p in sorted((finished_run / "llm").glob("*.json"))]
     assert len(calls) == 9  # 3 + 3 repairs in generation 0, 3 in generation 1
@@ -108,6 +113,7 @@ def test_every_llm_call_is_recorded_and_repairs_carry_the_error(finished_run: Pa
     assert "task_score" in reflection["messages"][-1]["content"]
 
 
+@pytest.mark.slow
 def test_events_are_json_lines_in_order(finished_run: Path) -> None:
     events = [json.loads(line) for line in (finished_run / "events.jsonl").read_text().splitlines()]
     kinds = [e["event"] for e in events]
@@ -116,6 +122,7 @@ def test_events_are_json_lines_in_order(finished_run: Path) -> None:
     assert "repair_sent" in kinds and "critic_verdict" in kinds and "candidate_trained" in kinds
 
 
+@pytest.mark.slow
 def test_exhausted_script_fails_cleanly_and_keeps_finished_work(tmp_path: Path, sandbox_name: str) -> None:
     runs = tmp_path / "runs"
     result = CliRunner().invoke(cli, ["run", str(small_cartpole(tmp_path)), "--model", f"scripted:{SCRIPTED}",

@@ -1,4 +1,6 @@
-"""Design: asking a model for reward code (llm clients, prompts, structured specs).
+"""Design: asking a model for reward code (designer.py: ask, repair, review, structured specs
+and edits; llm clients, prompts, structured specs).
 
-May import: task, envs (space descriptions), rundir records. Never: loop, views.
+May import: task, config, envs (space descriptions), critic (checking replies), rundir. Never:
+loop, views.
 """

@@ -4,19 +4,19 @@ from __future__ import annotations
 
 import inspect
 import importlib
-import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import jinja2
 
+from eureka import config
 from eureka.envs.base import SpaceInfo
 from eureka.design.env_source import without_reward
 from eureka.design.llm.base import Message
 from eureka.task import TaskSpec
 
-PROMPTS_DIR = Path(os.environ.get("EUREKA_PROMPTS_DIR", Path(__file__).resolve().parents[2] / "prompts"))
+PROMPTS_DIR = config.env_prompts_dir(Path(__file__).resolve().parents[2] / "prompts")
 
 
 @dataclass(frozen=True)

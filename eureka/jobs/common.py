@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import json
-import os
 import sys
-import traceback
 from pathlib import Path
 from typing import Any
 
+from eureka.reward import describe_exception  # noqa: F401  (re-exported for the jobs)
+from eureka.rundir.writer import atomic_write_json
 from eureka.sandbox.base import JOB_FILE, RESULT_FILE
 
 
@@ -23,22 +23,9 @@ def read_job(scratch: Path) -> dict[str, Any]:
 
 
 def write_json_atomic(path: Path, data: Any) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(data))
-    os.replace(tmp, path)
+    """A job's file for the host: NaN stays NaN (the host's checks look for it)."""
+    atomic_write_json(path, data, nan_as_null=False)
 
 
 def write_result(scratch: Path, data: dict[str, Any]) -> None:
     write_json_atomic(scratch / RESULT_FILE, data)
-
-
-def describe_exception(exc: BaseException, reward_file: str | None = None) -> str:
-    """The exception with the traceback lines that point into the reward file only."""
-    frames = traceback.extract_tb(exc.__traceback__)
-    lines = [
-        f"  line {f.lineno}: {f.line}"
-        for f in frames
-        if reward_file is None or Path(f.filename).name == Path(reward_file).name
-    ]
-    where = ("\n" + "\n".join(lines[-3:])) if lines else ""
-    return f"{type(exc).__name__}: {exc}{where}"

@@ -1,5 +1,6 @@
-"""Loop: the generation loop (search), selection of elites and islands, constant tuning,
-and reflection on training outcomes.
+"""Loop: the generation loop (search), selection of elites and islands (select), constant
+tuning (tune), recording training outcomes (outcomes), reflection on them (reflect), and
+restoring a resumed run (replay).
 
 The one stage that ties design, critic and training together. Views never import it.
 """

@@ -6,48 +6,17 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Literal
+from typing import Callable
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field
 
 from eureka.envs.base import Transitions
 from eureka.critic.novelty import NoveltyFilter
 from eureka.critic.prefilter import Episode, episodes_of
-from eureka.training.base import FitnessSpec
+from eureka.rundir.records import Candidate as CandidateRecord, CandidateStatus, Migration  # noqa: F401
+from eureka.task import FitnessSpec
 
-CandidateStatus = Literal["rejected", "duplicate", "trained", "failed"]
 MAX_POLICY_ROLLOUTS = 8
-
-
-class CandidateRecord(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    id: str
-    iteration: int
-    index: int
-    parent_id: str | None
-    directory: str
-    status: CandidateStatus
-    components: list[str] = Field(default_factory=list)
-    problems: list[str] = Field(default_factory=list)
-    fitness: float | None = None
-    fitness_per_seed: list[float | None] = Field(default_factory=list)
-    feedback: list[str] = Field(default_factory=list)  # human feedback its prompt carried
-    duplicate_of: str | None = None
-    edit: str | None = None  # a structural edit of the parent that eureka made (structured mode), not the LLM
-    island: int = 0  # the sub-population it was designed in (runs without islands: 0)
-
-
-class Migration(BaseModel):
-    """The best of one island, copied into the next island's prompts as an elite."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    after_iteration: int
-    candidate: str
-    from_island: int
-    to_island: int
 
 
 @dataclass

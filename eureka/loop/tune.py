@@ -15,8 +15,13 @@ from __future__ import annotations
 import random
 import re
 from dataclasses import dataclass
+from typing import Callable
 
+from eureka.design.designer import Designed, Emit
 from eureka.design.spec import named_constants, with_constants
+from eureka.rundir.records import ConstantTuning, EventKind, VariantRow
+from eureka.rundir.store import RunStore
+from eureka.training.base import TrainOutcome
 
 SCALES = (0.3, 3.0)
 TUNABLE = re.compile(r"^([WT]_[A-Z0-9_]+|GAMMA)$")
@@ -52,3 +57,41 @@ def variants_of(candidate_id: str, code: str, count: int) -> list[Variant]:
         out.append(Variant(f"{candidate_id}~t{k}", with_constants(code, {name: value}), {name: value},
                            f"{name} x{scale:g} ({constants[name]:g} -> {value:g})"))
     return out
+
+
+@dataclass
+class Tuning:
+    outcome: TrainOutcome  # the winner's, under the candidate's id
+    record: ConstantTuning
+    summary: str  # a paragraph the reflection carries
+
+
+def _fmt(value: float | None) -> str:
+    return "-" if value is None else f"{value:.4g}"
+
+
+def pick_variant(item: Designed, base: TrainOutcome, variants: list[Variant], outcomes: dict[str, TrainOutcome],
+                 better: Callable[[float | None, float | None], bool], store: RunStore, emit: Emit) -> Tuning | None:
+    """The best of a candidate and its constant variants; a winning variant becomes the candidate
+    (its reward.py; the original is kept as reward_as_written.py)."""
+    if not variants:
+        return None
+    rows = [VariantRow(id=item.record.id, label="as written", constants={}, fitness=base.fitness)]
+    best_code, best_outcome, best_label = item.code, base, "as written"
+    for variant in variants:
+        outcome = outcomes.get(variant.id)
+        fitness = outcome.fitness if outcome else None
+        rows.append(VariantRow(id=variant.id, label=variant.label, constants=variant.constants, fitness=fitness))
+        if outcome is not None and better(fitness, best_outcome.fitness):
+            best_code, best_outcome, best_label = variant.code, outcome, variant.label
+    if best_label != "as written":
+        store.write_text(f"{item.record.directory}/reward_as_written.py", item.code or "")
+        store.write_text(f"{item.record.directory}/reward.py", best_code or "")
+        item.code = best_code
+    winner = TrainOutcome(candidate_id=item.record.id, members=best_outcome.members)
+    summary = (f"Constant tuning tried {len(variants)} variants of the named constants: "
+               f"{'the reward as written stayed best' if best_label == 'as written' else 'won: ' + best_label} "
+               f"(task score {_fmt(winner.fitness)} vs {_fmt(base.fitness)} as written).")
+    emit(EventKind.CONSTANTS_TUNED, candidate=item.record.id, winner=best_label, fitness=winner.fitness,
+         base_fitness=base.fitness)
+    return Tuning(winner, ConstantTuning(winner=best_label, variants=rows), summary)

@@ -7,27 +7,25 @@ runs/<run-id>/
   iter_<i>/cand_<j>/            reply.md, reward.py, critic.json, metrics.json
   best/reward.py                the best reward so far
 
-Every file is written atomically (temp file, fsync, rename), so a killed run leaves only
-whole files behind.
+Every file is written atomically by eureka.rundir.writer (temp file, fsync, rename), so a
+killed run leaves only whole files behind; the loop hands this store typed records
+(eureka.rundir.records), never hand-built dicts.
 """
 
 from __future__ import annotations
 
 import json
-import math
 import os
 import platform
 import threading
-import time
-from dataclasses import asdict, is_dataclass
 from datetime import datetime, timezone
 from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel
-
 from eureka.design.llm.base import Completion, Message
+from eureka.rundir.records import Candidate, Critic, Event, EventKind, Metrics, Run
+from eureka.rundir.writer import atomic_write_json, atomic_write_text, jsonable
 
 RUN_FORMAT_VERSION = 1
 RECORDED_PACKAGES = ("eureka", "numpy", "gymnasium", "stable-baselines3", "torch", "jax", "gymnax",
@@ -36,36 +34,6 @@ RECORDED_PACKAGES = ("eureka", "numpy", "gymnasium", "stable-baselines3", "torch
 
 class RunStoreError(RuntimeError):
     """A run directory is missing, from another version, or has a corrupted file."""
-
-
-def _jsonable(value: Any) -> Any:
-    if isinstance(value, BaseModel):
-        return _jsonable(value.model_dump(mode="json"))
-    if is_dataclass(value) and not isinstance(value, type):
-        return _jsonable(asdict(value))
-    if isinstance(value, dict):
-        return {str(k): _jsonable(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_jsonable(v) for v in value]
-    if isinstance(value, float) and not math.isfinite(value):
-        return None  # JSON has no NaN
-    if isinstance(value, Path):
-        return str(value)
-    return value
-
-
-def atomic_write_text(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
-    with open(tmp, "w") as handle:
-        handle.write(text)
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(tmp, path)
-
-
-def atomic_write_json(path: Path, data: Any) -> None:
-    atomic_write_text(path, json.dumps(_jsonable(data), indent=2) + "\n")
 
 
 def read_json(path: Path) -> Any:
@@ -155,8 +123,26 @@ class RunStore:
     def read_json(self, relative: str) -> Any:
         return read_json(self.path(relative))
 
-    def event(self, kind: str, /, **data: Any) -> None:
-        line = json.dumps(_jsonable({"time": time.time(), "event": kind, **data}))
+    def write_run(self, run: Run) -> Path:
+        return self.write_json("run.json", run)
+
+    def write_candidate(self, candidate: Candidate) -> Path:
+        return self.write_json(f"{candidate.directory}/candidate.json", candidate)
+
+    def write_critic(self, directory: str, critic: Critic) -> Path:
+        return self.write_json(f"{directory}/critic.json", critic.file_data())
+
+    def write_metrics(self, directory: str, metrics: Metrics) -> Path:
+        return self.write_json(f"{directory}/metrics.json", metrics)
+
+    def read_candidate(self, directory: str) -> Candidate:
+        return Candidate.model_validate(self.read_json(f"{directory}/candidate.json"))
+
+    def read_metrics(self, directory: str) -> Metrics:
+        return Metrics.model_validate(self.read_json(f"{directory}/metrics.json"))
+
+    def event(self, kind: EventKind | str, /, **data: Any) -> None:
+        line = json.dumps(jsonable(Event(event=EventKind(kind), **data)))
         with self._lock, open(self.path("events.jsonl"), "a") as handle:
             handle.write(line + "\n")
             handle.flush()

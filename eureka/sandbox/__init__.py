@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import os
-
+from eureka import config
 from eureka.sandbox.base import (
     Sandbox,
     SandboxError,
@@ -39,8 +38,8 @@ def make_sandbox(name: str = "auto") -> Sandbox:
     if name == "docker":
         from eureka.sandbox.docker import OFFLINE_IMAGE, DockerSandbox
 
-        gpus = os.environ.get("EUREKA_SANDBOX_GPUS") or None
-        return DockerSandbox(os.environ.get("EUREKA_SANDBOX_IMAGE") or OFFLINE_IMAGE,
+        gpus = config.env_sandbox_gpus()
+        return DockerSandbox(config.env_sandbox_image() or OFFLINE_IMAGE,
                              gpus=int(gpus) if gpus and gpus.isdigit() else gpus)
     if name == "bwrap":
         from eureka.sandbox.bwrap import BwrapSandbox

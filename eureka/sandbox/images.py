@@ -95,11 +95,18 @@ def build_offline_image(tag: str | None = None, client: Any = None) -> ImageBuil
 
 
 def probe_once(sandbox: Any) -> float:
-    """Probe a trivial reward through the critic in `sandbox`; start-to-result seconds."""
+    """Run the probe job on a trivial reward in `sandbox` (as the critic would, without
+    importing it: the sandbox sits below the critic); start-to-result seconds."""
+    import json
+    import shutil
+    import tempfile
+    from dataclasses import asdict
+    from pathlib import Path
+
     import numpy as np
 
-    from eureka.critic.checks import Critic
     from eureka.envs.base import SpaceInfo, Transitions
+    from eureka.sandbox.base import JOB_FILE, SandboxJob, SandboxLimits
 
     rng = np.random.default_rng(0)
     n = 8
@@ -107,12 +114,25 @@ def probe_once(sandbox: Any) -> float:
     transitions = Transitions(obs=obs, action=rng.integers(0, 2, n), next_obs=obs + 0.01,
                               terminated=np.zeros(n, bool), truncated=np.zeros(n, bool),
                               env_reward=np.ones(n, np.float32))
-    critic = Critic(sandbox, SpaceInfo(4, "discrete", 2, "numpy"), transitions)
-    start = time.monotonic()
-    verdict = critic.probe(TRIVIAL_REWARD)
-    seconds = time.monotonic() - start
-    if verdict.sandbox_verdict != "ok" or verdict.components != ["steady"]:
-        raise SandboxError(f"a trivial reward failed in the {sandbox.name} sandbox: {'; '.join(verdict.problems)}")
+    scratch = Path(tempfile.mkdtemp(prefix="eureka-probe-"))
+    try:
+        (scratch / "reward.py").write_text(TRIVIAL_REWARD)
+        with open(scratch / "transitions.npz", "wb") as handle:
+            transitions.save(handle)
+        (scratch / JOB_FILE).write_text(json.dumps({"reward_file": "reward.py", "transitions_file": "transitions.npz",
+                                                    "space": asdict(SpaceInfo(4, "discrete", 2, "numpy"))}))
+        scratch.chmod(0o777)  # the sandboxed job may run as an unprivileged uid
+        for path in scratch.iterdir():
+            path.chmod(0o666)
+        start = time.monotonic()
+        outcome = sandbox.run(SandboxJob("eureka.jobs.probe", scratch, SandboxLimits()))
+        seconds = time.monotonic() - start
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+    result = outcome.result or {}
+    if not outcome.ok or result.get("problems") or result.get("components") != ["steady"]:
+        problems = result.get("problems") or [outcome.detail]
+        raise SandboxError(f"a trivial reward failed in the {sandbox.name} sandbox: {'; '.join(map(str, problems))}")
     return seconds
 
 

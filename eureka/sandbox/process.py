@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Callable, Sequence
 
 import eureka
+from eureka.config import SCRATCH_VARIABLE
 from eureka.sandbox.base import SandboxJob, SandboxResult, Verdict, read_result, tail
 
 PACKAGE_ROOT = Path(eureka.__file__).resolve().parent.parent
@@ -38,7 +39,7 @@ def job_environment(scratch: str, home: str = "/tmp") -> dict[str, str]:
     env["HOME"] = home
     env["TMPDIR"] = "/tmp"
     env["PYTHONPATH"] = str(PACKAGE_ROOT)
-    env["EUREKA_SCRATCH"] = scratch
+    env[SCRATCH_VARIABLE] = scratch
     for name in PASSTHROUGH:
         if name in os.environ:
             env[name] = os.environ[name]

@@ -15,25 +15,9 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-FitnessMetric = Literal["episode_return", "success_rate", "episode_length"]
+from eureka.task import FitnessMetric, FitnessSpec  # noqa: F401  (re-exported)
 
-
-class FitnessSpec(BaseModel):
-    """How the ground-truth score of a trained policy is measured."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    metric: FitnessMetric = "episode_return"
-    success: str | None = Field(
-        default=None,
-        description="numpy expression over obs, next_obs, terminated, truncated, env_reward "
-        "that is True where an episode ends in success (for metric=success_rate)",
-    )
-    direction: Literal["maximize", "minimize"] = "maximize"
-    target: float | None = None
-    eval_episodes: int = 10
-
-
+# FitnessSpec is part of the task file; imported here for the modules that read it from training.
 class Checkpoint(BaseModel):
     model_config = ConfigDict(extra="forbid")
 

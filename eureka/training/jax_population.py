@@ -45,8 +45,7 @@ from eureka.envs.gymnax_backend import (
     split_done,
     structure_problems,
 )
-from eureka.jobs.common import describe_exception
-from eureka.reward import RewardFn, load_reward
+from eureka.reward import RewardFn, describe_exception, load_reward
 from eureka.task import TaskSpec
 from eureka.training.base import (
     Checkpoint,

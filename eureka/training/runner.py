@@ -26,11 +26,11 @@ from eureka.training.base import (
     TrainJobSpec,
     TrainOutcome,
 )
+from eureka.training.trainers import ARTIFACTS_DIR, trainer_for
 
 ProgressFn = Callable[[str, int, int], None]  # (candidate id, step, total)
 
 
-ARTIFACTS_DIR = "artifacts"  # the job writes artifacts/<candidate index>/... (policies, videos)
 MAX_ARTIFACT_BYTES = 64 << 20
 
 
@@ -114,7 +114,7 @@ class TrainingSession:
     def __init__(self, runner: TrainingRunner, progress: ProgressFn | None, overlap: bool = True) -> None:
         self.runner = runner
         self.progress = progress
-        self.population = runner.task.env.backend == "jax"
+        self.population = trainer_for(runner.task.env.backend).population
         self.overlap = overlap
         self.queued: list[CandidateCode] = []
         self.futures: list[Future] = []

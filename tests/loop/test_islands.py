@@ -49,6 +49,7 @@ def design_prompt(run_dir: Path, candidate_id: str) -> str:
     raise AssertionError(f"no design call for {candidate_id}")
 
 
+@pytest.mark.slow
 def test_samples_are_spread_over_islands_with_their_own_parents(island_run: Path) -> None:
     run = json.loads((island_run / "run.json").read_text())
     assert run["settings"]["islands"] == 2 and run["settings"]["migration_interval"] == 2
@@ -63,6 +64,7 @@ def test_samples_are_spread_over_islands_with_their_own_parents(island_run: Path
     assert by_island[0].endswith("-c0") and by_island[1].endswith("-c1")
 
 
+@pytest.mark.slow
 def test_the_summary_names_each_islands_best(island_run: Path) -> None:
     output = (island_run / "cli_output.txt").read_text()
     line = next(line for line in output.splitlines() if line.startswith("best per island: "))
@@ -71,6 +73,7 @@ def test_the_summary_names_each_islands_best(island_run: Path) -> None:
     assert line.startswith(f"best per island: 0: {bests[0]} (") and f", 1: {bests[1]} (" in line
 
 
+@pytest.mark.slow
 def test_the_best_of_each_island_migrates_to_the_next_after_two_generations(island_run: Path) -> None:
     run = json.loads((island_run / "run.json").read_text())
     migrations = run["migrations"]
@@ -87,17 +90,18 @@ def test_the_best_of_each_island_migrates_to_the_next_after_two_generations(isla
     assert sum(e["event"] == "migration" for e in events) == 2
 
 
+@pytest.mark.slow
 def test_resume_restores_islands_and_migrations(island_run: Path, sandbox_name: str) -> None:
     from eureka.app import open_run
 
     search = open_run(island_run, sandbox=sandbox_name)
     run = json.loads((island_run / "run.json").read_text())
-    assert search.settings.islands == 2
+    assert search.config.islands == 2
     assert [m.model_dump() for m in search.database.migrations] == run["migrations"]
-    assert {i: e.record.id for i, e in search.island_elites.items()} == {
+    assert {i: e.record.id for i, e in search.selection.island_elites.items()} == {
         entry["island"]: entry["best_candidate"] for entry in run["islands"]}
     assert {p.record.island for p in search.database.programs.values()} == {0, 1}
-    prompt = search.island_prompt(1, None, [])
+    prompt = search.selection.island_prompt(1, None, [])
     assert prompt.parent == run["islands"][1]["best_candidate"]
     assert reply_code("01_alive_upright.md") in prompt.messages[-1].content or \
         reply_code("03_island0_improved.md") in prompt.messages[-1].content  # island 0's migrant

@@ -47,6 +47,7 @@ def populations(run_dir: Path) -> list[list[str]]:
     return event["populations"]
 
 
+@pytest.mark.slow
 @pytest.mark.timeout(900, method="thread")
 def test_jax_overlap_trains_in_sub_populations_with_the_same_results(tmp_path: Path, sandbox_name: str) -> None:
     with_overlap = jax_run(tmp_path / "overlap", sandbox_name, "--overlap")

@@ -50,6 +50,7 @@ KILL_POINTS: dict[str, KillPoint] = {
 }
 
 
+@pytest.mark.slow
 @pytest.mark.timeout(300)
 @pytest.mark.parametrize("point", list(KILL_POINTS))
 def test_kill_then_resume_loses_nothing(tmp_path: Path, sandbox_name: str, point: str) -> None:
@@ -95,6 +96,7 @@ def test_kill_then_resume_loses_nothing(tmp_path: Path, sandbox_name: str, point
     assert llm_before <= 9
 
 
+@pytest.mark.slow
 def test_resuming_a_finished_run_changes_nothing(tmp_path: Path, sandbox_name: str) -> None:
     runs = tmp_path / "runs"
     subprocess.run(eureka("run", str(task_file(tmp_path)), "--model", f"scripted:{SCRIPTED}", "--iterations", "1",

@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
 from click.testing import CliRunner
 
 from eureka.cli import cli
@@ -27,6 +29,7 @@ def run_eureka(tmp_path: Path, sandbox_name: str, *extra: str) -> tuple[int, str
     return result.exit_code, result.output, run_dir
 
 
+@pytest.mark.slow
 def test_duplicates_and_wrong_rankings_are_not_trained(tmp_path: Path, sandbox_name: str) -> None:
     code, output, run_dir = run_eureka(tmp_path, sandbox_name, "--iterations", "1", "--samples", "4")
     assert code == 0, output
@@ -44,6 +47,7 @@ def test_duplicates_and_wrong_rankings_are_not_trained(tmp_path: Path, sandbox_n
     assert "trainings saved by filters" in output
 
 
+@pytest.mark.slow
 def test_token_budget_stops_cleanly_with_results_kept(tmp_path: Path, sandbox_name: str) -> None:
     code, output, run_dir = run_eureka(tmp_path, sandbox_name, "--iterations", "3", "--samples", "4", "--max-tokens", "100")
     assert code == 0, output
@@ -55,6 +59,7 @@ def test_token_budget_stops_cleanly_with_results_kept(tmp_path: Path, sandbox_na
     assert "budget reached" in output and "stopped: budget" in output
 
 
+@pytest.mark.slow
 def test_llm_review_sends_a_semantically_wrong_reward_back(tmp_path: Path, sandbox_name: str) -> None:
     runs = tmp_path / "runs"
     result = CliRunner().invoke(cli, ["run", str(tiny_task(tmp_path)), "--model",
@@ -85,6 +90,7 @@ def test_parse_review() -> None:
     assert unparsed.accepted and not unparsed.parsed
 
 
+@pytest.mark.slow
 def test_constant_tuning_trains_variants_and_keeps_the_best(tmp_path: Path, sandbox_name: str) -> None:
     task = small_task(tmp_path, timesteps=20000, source=ROOT / "tasks" / "cartpole.yaml",  # the jax backend
                       eval_episodes=3, seeds=[0])
@@ -125,6 +131,7 @@ def test_constant_tuning_trains_variants_and_keeps_the_best(tmp_path: Path, sand
     assert pool.add_from_dir("i0-c0", run_dir / "iter_0/cand_0")
 
 
+@pytest.mark.slow
 def test_spec_mode_compiles_a_spec_reply_into_a_trained_reward(tmp_path: Path, sandbox_name: str) -> None:
     runs = tmp_path / "runs"
     result = CliRunner().invoke(cli, ["run", str(tiny_task(tmp_path)), "--mode", "spec", "--model",
@@ -145,6 +152,7 @@ def test_spec_mode_compiles_a_spec_reply_into_a_trained_reward(tmp_path: Path, s
     assert "pole_angle" in first_call["messages"][1]["content"]  # quantities from the task's own layout
 
 
+@pytest.mark.slow
 def test_structural_edits_of_the_parent_spec_train_beside_the_models_children(tmp_path: Path,
                                                                                sandbox_name: str) -> None:
     """Generation 1's reply copies its parent (a duplicate, not trained); the structural edits

@@ -60,12 +60,14 @@ def check_population(task: TaskSpec, nan_reward) -> None:
     assert failed.fitness is None
 
 
+@pytest.mark.slow
 @TRAINING_TIMEOUT
 def test_a_brax_ant_population_trains_and_isolates_a_nan_reward():
     task = tiny("tasks/ant.yaml", max_episode_steps=32, timesteps=2 * 4 * 16)
     check_population(task, nan_when_moving_right)
 
 
+@pytest.mark.slow
 @TRAINING_TIMEOUT
 def test_a_craftax_population_trains_and_isolates_a_nan_reward():
     task = tiny("tasks/craftax_classic.yaml", max_episode_steps=48, timesteps=2 * 4 * 16)

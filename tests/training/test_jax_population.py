@@ -63,6 +63,7 @@ def cartpole_task(timesteps: int, seeds: list[int], checkpoints: int, **training
     })
 
 
+@pytest.mark.slow
 @TRAINING_TIMEOUT
 def test_a_sensible_reward_learns_to_balance_and_a_falling_reward_does_not():
     task = cartpole_task(timesteps=50_000, seeds=[0, 1], checkpoints=4)
@@ -98,6 +99,7 @@ def test_a_sensible_reward_learns_to_balance_and_a_falling_reward_does_not():
     assert 0 < first.components["fall"] <= 10.0
 
 
+@pytest.mark.slow
 @TRAINING_TIMEOUT
 def test_a_members_result_does_not_depend_on_the_rest_of_its_population():
     """What lets overlap split a generation into sub-populations without changing a result."""
@@ -111,6 +113,7 @@ def test_a_members_result_does_not_depend_on_the_rest_of_its_population():
     assert results(together[1]) == results(alone)
 
 
+@pytest.mark.slow
 @TRAINING_TIMEOUT
 def test_a_nan_reward_fails_its_members_only_and_an_untraceable_one_is_left_out():
     task = cartpole_task(timesteps=12_000, seeds=[0, 1], checkpoints=2)
@@ -143,6 +146,7 @@ def test_a_nan_reward_fails_its_members_only_and_an_untraceable_one_is_left_out(
             assert a.checkpoints == b.checkpoints
 
 
+@pytest.mark.slow
 @TRAINING_TIMEOUT
 def test_training_from_reward_files_on_a_continuous_env(tmp_path: Path):
     (tmp_path / "good.py").write_text(

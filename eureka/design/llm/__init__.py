@@ -7,8 +7,9 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
+
+from eureka import config
 
 from eureka.design.llm.base import Completion, GenerationSettings, LLMClient, LLMError, Message
 
@@ -17,7 +18,7 @@ DEFAULT_MODEL = "local"
 
 def resolve_model(cli_model: str | None, task_model: str | None) -> str:
     """--model, then the task file's llm.model, then EUREKA_MODEL, then the embedded model."""
-    return cli_model or task_model or os.environ.get("EUREKA_MODEL") or DEFAULT_MODEL
+    return cli_model or task_model or config.env_model() or DEFAULT_MODEL
 
 
 def make_client(model: str, seed: int | None = None) -> LLMClient:

@@ -6,6 +6,7 @@ import os
 import random
 import time
 
+from eureka import config
 from eureka.design.llm.base import Completion, GenerationSettings, LLMError, Message
 
 # litellm fetches a price map and tokenizers from the internet unless told not to.
@@ -18,7 +19,7 @@ class LiteLLMClient:
     def __init__(self, model: str, api_base: str | None = None, api_key: str | None = None,
                  max_attempts: int = 4, backoff_s: float = 1.0) -> None:
         self.model = model
-        self.api_base = api_base or os.environ.get("EUREKA_API_BASE")
+        self.api_base = api_base or config.env_api_base()
         self.api_key = api_key
         self.max_attempts = max_attempts
         self.backoff_s = backoff_s

@@ -30,6 +30,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from eureka import config
 from eureka.design.llm.base import Completion, GenerationSettings, LLMError, Message
 
 if TYPE_CHECKING:
@@ -102,7 +103,7 @@ SMOLLM2_135M = PackagedModel(
 
 def cache_dir() -> Path:
     """Where joined models live: ``$EUREKA_CACHE_DIR`` or ``~/.cache/eureka/models``."""
-    configured = os.environ.get("EUREKA_CACHE_DIR")
+    configured = config.env_cache_dir()
     return Path(configured).expanduser() if configured else Path.home() / ".cache" / "eureka" / "models"
 
 
@@ -233,7 +234,7 @@ def resolve_model_path(spec: str) -> Path:
         path = Path(spec).expanduser()
         check_gguf_header(path)
         return path
-    configured = os.environ.get("EUREKA_LOCAL_MODEL")
+    configured = config.env_local_model()
     if configured:
         path = Path(configured).expanduser()
         if not path.is_file():
@@ -324,7 +325,7 @@ def default_threads() -> int:
     the prompt 2-3x faster than 1 and decoded as fast or faster, also beside CPU-busy processes.
     Beyond four, a decoder this small is bound by memory bandwidth, not cores (not measured here).
     """
-    configured = os.environ.get("EUREKA_LOCAL_THREADS")
+    configured = config.env_local_threads()
     if configured:
         if not configured.isdigit() or int(configured) < 1:
             raise LLMError(f"EUREKA_LOCAL_THREADS={configured}: expected a whole number of threads >= 1")

@@ -1,0 +1,45 @@
+"""One generation in flight, and the novelty filter in front of its training."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+
+from eureka.design.designer import Designed, Emit
+from eureka.loop.database import ProgramDatabase
+from eureka.loop.tune import Variant
+from eureka.rundir.records import EventKind
+from eureka.rundir.store import RunStore
+from eureka.training.base import TrainOutcome
+from eureka.training.runner import TrainingSession
+
+
+@dataclass
+class Generation:
+    """One generation in flight: what was designed, and what trains or already trained."""
+
+    iteration: int
+    session: TrainingSession
+    designed: list[Designed] = field(default_factory=list)
+    finished: dict[str, TrainOutcome] = field(default_factory=dict)  # trained before an interruption
+    variants: dict[str, list[Variant]] = field(default_factory=dict)
+
+    def accepted(self) -> list[Designed]:
+        return [d for d in self.designed if d.code is not None and d.record.status != "duplicate"]
+
+
+def is_novel(item: Designed, database: ProgramDatabase, store: RunStore, filters: Counter[str], emit: Emit) -> bool:
+    """Skip training a candidate that is the same as one already evaluated in this run."""
+    values = item.verdict.reward_values
+    base = len(database.novelty.transitions)
+    values = values[:base] if values is not None and len(values) >= base else None
+    verdict = database.novelty.judge(item.code or "", values)
+    if verdict.novel:
+        database.novelty.remember(item.record.id, item.code or "", values)
+        return True
+    filters[verdict.kind or "duplicate"] += 1
+    item.record.status, item.record.duplicate_of, item.record.problems = "duplicate", verdict.other, [verdict.detail]
+    store.write_candidate(item.record)
+    emit(EventKind.DUPLICATE_SKIPPED, candidate=item.record.id, kind=verdict.kind, other=verdict.other,
+         detail=verdict.detail)
+    return False

@@ -1,0 +1,105 @@
+"""Selection: which fitness is better, the best so far (overall and per island), the parents
+and elites each island's prompt shows, and migration between islands."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from eureka.config import RunConfig
+from eureka.design.designer import IslandPrompt
+from eureka.design.prompts import PromptBuilder
+from eureka.loop.database import ProgramDatabase
+from eureka.loop.reflect import Reflection
+from eureka.rundir.records import Candidate, IslandBest, Migration
+from eureka.task import FitnessSpec
+
+
+@dataclass(frozen=True)
+class Ranking:
+    """Fitness order under the task's direction; None and non-finite values are worst."""
+
+    fitness: FitnessSpec
+
+    def better(self, a: float | None, b: float | None) -> bool:
+        """Is fitness a better than b?"""
+        if a is None or not math.isfinite(a):
+            return False
+        if b is None:
+            return True
+        return a > b if self.fitness.direction == "maximize" else a < b
+
+    def reaches_target(self, fitness: float | None) -> bool:
+        target = self.fitness.target
+        if target is None or fitness is None:
+            return False
+        return fitness >= target if self.fitness.direction == "maximize" else fitness <= target
+
+
+@dataclass
+class Elite:
+    record: Candidate
+    reply: str
+    reflection: Reflection
+
+
+class Selection:
+    """The best so far, each island's best, and a person's chosen parent (next generation only)."""
+
+    def __init__(self, ranking: Ranking, database: ProgramDatabase, prompts: PromptBuilder,
+                 config: RunConfig) -> None:
+        self.ranking = ranking
+        self.database = database
+        self.prompts = prompts
+        self.config = config
+        self.elite: Elite | None = None  # the best so far
+        self.island_elites: dict[int, Elite] = {}  # the best so far of each island's own lineage
+        self.chosen_parent: Elite | None = None
+
+    def better_than(self, candidate: Elite | None, current: Elite | None) -> bool:
+        return candidate is not None and self.ranking.better(
+            candidate.record.fitness, current.record.fitness if current else None)
+
+    def reached_target(self) -> bool:
+        return self.elite is not None and self.ranking.reaches_target(self.elite.record.fitness)
+
+    def offer(self, elite: Elite | None) -> bool:
+        """A generation's best: it becomes the best so far if better. Returns whether it did."""
+        if not self.better_than(elite, self.elite):
+            return False
+        self.elite = elite
+        return True
+
+    def update_island_elite(self, elite: Elite) -> None:
+        if self.better_than(elite, self.island_elites.get(elite.record.island)):
+            self.island_elites[elite.record.island] = elite
+
+    def island_bests(self) -> list[IslandBest]:
+        return [IslandBest(island=island, best_candidate=elite.record.id, best_fitness=elite.record.fitness)
+                for island, elite in sorted(self.island_elites.items())]
+
+    def prompts_for_generation(self, feedback: list[str]) -> list[IslandPrompt]:
+        """One prompt per island; feedback and a person's chosen parent go to all."""
+        chosen, self.chosen_parent = self.chosen_parent, None
+        return [self.island_prompt(island, chosen, feedback) for island in range(self.config.islands)]
+
+    def island_prompt(self, island: int, chosen: Elite | None, feedback: list[str]) -> IslandPrompt:
+        """The island's best as parent, its other elites, and the best that migrated in."""
+        parent = chosen or self.island_elites.get(island)
+        if parent is None:
+            return IslandPrompt(island, self.prompts.initial_messages(), None, feedback)
+        shown = self.config.elites_in_prompt
+        others = [p for p in self.database.elites(shown, island) if p.record.id != parent.record.id]
+        others = others[: max(0, shown - 1)]
+        seen = {parent.record.id} | {p.record.id for p in others}
+        others += [p for p in self.database.immigrants(island, 1) if p.record.id not in seen]
+        messages = self.prompts.reflection_messages(parent.reply, parent.reflection, feedback, others)
+        return IslandPrompt(island, messages, parent.record.id, feedback, parent.reply)
+
+    def migrate(self, iteration: int) -> list[Migration]:
+        """Every `migration_interval` generations, each island's best joins the next island's
+        prompts (a ring), so good ideas spread while the islands keep their own lineages."""
+        islands = self.config.islands
+        if islands < 2 or (iteration + 1) % self.config.migration_interval:
+            return []
+        return self.database.migrate(iteration, islands)

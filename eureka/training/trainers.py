@@ -1,0 +1,110 @@
+"""The trainer backends, by the task's `env.backend`: what the rest of eureka asks instead of
+testing the backend's name. Adding a backend: a class with these fields and `train`, and
+one entry in TRAINERS.
+
+`train` runs inside the sandbox (eureka.jobs.train); the heavy libraries load only there.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Protocol
+
+from eureka.reward import describe_exception, load_reward
+from eureka.rundir.writer import atomic_write_json
+from eureka.sandbox.base import SandboxLimits
+from eureka.task import task_from_dict
+from eureka.training.base import PROGRESS_FILE, MemberResult, TrainJobSpec, TrainOutcome
+
+ARTIFACTS_DIR = "artifacts"  # the job writes artifacts/<candidate index>/... (policies, videos)
+
+
+class Trainer(Protocol):
+    backend: str
+    population: bool  # a generation trains as populations in one compiled program, one job at a time
+    default_constant_variants: int  # constant-tuning variants per candidate unless the task says
+    probe_limits: SandboxLimits  # the critic's probe job on this backend
+
+    def train(self, spec: TrainJobSpec, scratch: Path) -> list[TrainOutcome]: ...
+
+
+def _write_progress(scratch: Path, step: int, total: int) -> None:
+    atomic_write_json(scratch / PROGRESS_FILE, {"step": step, "total": total}, nan_as_null=False)
+
+
+def _artifacts(scratch: Path, index: int) -> Path:
+    path = scratch / ARTIFACTS_DIR / str(index)
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+@dataclass(frozen=True)
+class GymnasiumTrainer:
+    """Stable-Baselines3 PPO, one process per candidate: each constant variant is one more
+    training process, so constant tuning is off unless asked for."""
+
+    backend: str = "gymnasium"
+    population: bool = False
+    default_constant_variants: int = 0
+    probe_limits: SandboxLimits = field(default_factory=lambda: SandboxLimits(timeout_s=60.0, memory_mb=1024))
+
+    def train(self, spec: TrainJobSpec, scratch: Path) -> list[TrainOutcome]:
+        from eureka.training.sb3_trainer import train_member
+
+        task = task_from_dict(spec.task)
+        seeds = task.training.seeds
+        total = task.training.timesteps * len(seeds) * len(spec.candidates)
+        done_before = 0
+
+        def progress(step: int, _member_total: int) -> None:
+            _write_progress(scratch, done_before + step, total)
+
+        outcomes = []
+        for index, candidate in enumerate(spec.candidates):
+            artifacts = _artifacts(scratch, index)
+            members = []
+            try:
+                reward_fn = load_reward(scratch / candidate.reward_file)
+            except BaseException as exc:
+                error = describe_exception(exc, candidate.reward_file)
+                members = [MemberResult(seed=s, status="failed", error=error) for s in seeds]
+            else:
+                for seed in seeds:
+                    try:
+                        members.append(train_member(task, reward_fn, seed, progress, artifacts))
+                    except Exception as exc:  # the reward raised during training
+                        members.append(MemberResult(seed=seed, status="failed",
+                                                    error=describe_exception(exc, candidate.reward_file)))
+                    done_before += task.training.timesteps
+            outcomes.append(TrainOutcome(candidate_id=candidate.id, members=members))
+        return outcomes
+
+
+@dataclass(frozen=True)
+class JaxTrainer:
+    """A population of PPO agents in one jitted program: variants are nearly free. JAX alone
+    takes ~330 MB, and tracing plus a jitted call some seconds under load (the probe's limits)."""
+
+    backend: str = "jax"
+    population: bool = True
+    default_constant_variants: int = 4
+    probe_limits: SandboxLimits = field(default_factory=lambda: SandboxLimits(timeout_s=180.0, memory_mb=2048))
+
+    def train(self, spec: TrainJobSpec, scratch: Path) -> list[TrainOutcome]:
+        from eureka.training.jax_population import train_population_from_files
+
+        task = task_from_dict(spec.task)
+        artifacts = {candidate.id: _artifacts(scratch, index) for index, candidate in enumerate(spec.candidates)}
+        return train_population_from_files(task, spec.candidates, scratch,
+                                           lambda step, total: _write_progress(scratch, step, total), artifacts)
+
+
+TRAINERS: dict[str, Trainer] = {"gymnasium": GymnasiumTrainer(), "jax": JaxTrainer()}
+
+
+def trainer_for(backend: str) -> Trainer:
+    try:
+        return TRAINERS[backend]
+    except KeyError:
+        raise ValueError(f"no trainer for env.backend {backend!r} (known: {', '.join(TRAINERS)})") from None

@@ -1,0 +1,95 @@
+"""Designers: ask, repair with the critic's problems, review; the spec designer's schema and edits.
+Replies come from scripted files; the critic's probe runs in the real sandbox."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from eureka.config import PROBE_TRANSITIONS, RunConfig
+from eureka.critic.checks import Critic
+from eureka.design.designer import CodeDesigner, DesignContext, IslandPrompt, SpecDesigner, make_designer
+from eureka.design.llm.budget import Budget
+from eureka.design.llm.scripted import ScriptedClient
+from eureka.design.prompts import PromptBuilder
+from eureka.envs import sample_transitions, space_info
+from eureka.rundir.store import RunStore
+from eureka.task import load_task
+from tests.helpers import GYM_CARTPOLE
+
+ROOT = Path(__file__).resolve().parents[2]
+SCRIPTED = ROOT / "tests" / "data" / "scripted"
+
+
+@pytest.fixture(scope="module")
+def parts(sandbox):
+    task = load_task(GYM_CARTPOLE)
+    space = space_info(task.env)
+    transitions = sample_transitions(task.env, PROBE_TRANSITIONS, seed=0)
+    return task, space, transitions, Critic(sandbox, space, transitions, fitness=task.fitness)
+
+
+def context(tmp_path: Path) -> tuple[DesignContext, list[tuple[str, dict]]]:
+    heard: list[tuple[str, dict]] = []
+    store = RunStore.create(tmp_path, "cartpole")
+    return DesignContext(store, Budget(None, None), lambda kind, data: heard.append((kind, data))), heard
+
+
+def test_a_rejected_reply_is_repaired_and_every_attempt_recorded(tmp_path: Path, parts) -> None:
+    task, space, _, critic = parts
+    config = RunConfig(model="scripted:x", iterations=1, samples=1, max_repairs=1)
+    ctx, heard = context(tmp_path)
+    designer = make_designer(ScriptedClient(SCRIPTED / "cartpole_numpy"), critic, PromptBuilder(task, space),
+                             config, ctx)
+    assert type(designer) is CodeDesigner
+    prompt = IslandPrompt(0, PromptBuilder(task, space).initial_messages(), None, ["a note"])
+    item = designer.design(0, 0, prompt)
+    assert item.code is not None and item.verdict.accepted
+    assert item.record.id == "i0-c0" and item.record.status == "trained" and item.record.feedback == ["a note"]
+    folder = ctx.store.path("iter_0", "cand_0")
+    assert {p.name for p in folder.iterdir()} == {"reply_attempt0.md", "reply_attempt1.md", "reply.md",
+                                                  "reward.py", "critic.json"}
+    critic_json = json.loads((folder / "critic.json").read_text())
+    assert [a["stage"] for a in critic_json["attempts"]] == ["static", "passed"]
+    assert "edit" not in critic_json
+    assert [k for k, _ in heard].count("repair_sent") == 1
+    assert len(list(ctx.store.path("llm").glob("*.json"))) == 2
+
+
+def test_replayed_replies_are_not_asked_again(tmp_path: Path, parts) -> None:
+    task, space, _, critic = parts
+    config = RunConfig(model="scripted:x", iterations=1, samples=1, max_repairs=0)
+    ctx, _ = context(tmp_path)
+    first = CodeDesigner(ScriptedClient(SCRIPTED / "cartpole_numpy"), critic, PromptBuilder(task, space), config, ctx)
+    completion, _ = first.ask("i0-c0:design", [], "i0-c0")
+    ctx.replay = {"i0-c0:design": completion}
+    again, source = first.ask("i0-c0:design", [], "i0-c0")
+    assert source == "replayed" and again is completion
+
+
+def test_the_spec_designer_asks_for_json_and_edits_its_parent(tmp_path: Path, parts) -> None:
+    from eureka.design.prompts import SpecPromptBuilder
+    from eureka.design.spec import SpecMode
+
+    task, space, transitions, critic = parts
+    spec_mode = SpecMode.for_task(task, space, transitions)
+    prompts = SpecPromptBuilder(task, space, spec_mode)
+    config = RunConfig(model="scripted:x", iterations=1, samples=1, mode="spec", edits=2, seed=0)
+    ctx, heard = context(tmp_path)
+    designer = make_designer(ScriptedClient(SCRIPTED / "cartpole_spec"), critic, prompts, config, ctx, spec_mode)
+    assert isinstance(designer, SpecDesigner)
+    settings, is_code = designer.reply_settings(expect_code=True)
+    assert settings.json_schema is not None and not is_code
+    assert designer.reply_settings(expect_code=False)[0].json_schema is None  # a review is plain text
+    parent = designer.design(0, 0, IslandPrompt(0, prompts.initial_messages(), None, []))
+    assert parent.code is not None, parent.verdict.problems
+    edits = designer.edits(1, 0, IslandPrompt(0, [], parent.record.id, [], parent.reply), 2)
+    assert len(edits) == 2
+    for item in edits:
+        assert item.record.edit and item.record.parent_id == "i0-c0"
+        critic_json = json.loads(ctx.store.path(item.record.directory, "critic.json").read_text())
+        assert critic_json["edit"] == item.record.edit
+    assert [k for k, _ in heard].count("edit_designed") == 2
+    assert CodeDesigner.edits(designer, 1, 0, IslandPrompt(0, [], "i0-c0", [], parent.reply), 2) == []
