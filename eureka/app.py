@@ -11,7 +11,7 @@ from eureka.envs import sample_transitions, space_info
 from eureka.design.llm import make_client, resolve_model
 from eureka.design.llm.base import GenerationSettings
 from eureka.design.prompts import PromptBuilder
-from eureka.sandbox import SandboxLimits, make_sandbox
+from eureka.sandbox import Sandbox, SandboxLimits, make_sandbox
 from eureka.loop.search import Listener, RunResult, Search, SearchSettings
 from eureka.rundir.store import RunStore, RunStoreError
 from eureka.task import TaskSpec, task_from_dict
@@ -42,8 +42,9 @@ class RunOptions:
 
 
 def build_search(task: TaskSpec, store: RunStore, settings: SearchSettings,
-                 listener: Listener | None = None, workers: int | None = None) -> Search:
-    sandbox = make_sandbox(settings.sandbox)
+                 listener: Listener | None = None, workers: int | None = None,
+                 sandbox: Sandbox | None = None) -> Search:
+    sandbox = sandbox or start_sandbox(task, settings.sandbox)
     client = make_client(settings.model, seed=settings.seed)
     space = space_info(task.env)
     transitions = sample_transitions(task.env, PROBE_TRANSITIONS, seed=0)
@@ -67,6 +68,18 @@ def build_search(task: TaskSpec, store: RunStore, settings: SearchSettings,
         indexer=update_index,
         spec_mode=spec_mode,
     )
+
+
+def start_sandbox(task: TaskSpec, name: str) -> Sandbox:
+    """The run's sandbox, showing the task's own env code; the env is built in it once, so an env
+    that fails there stops the run (EnvCodeError) before any LLM call."""
+    from eureka.envs.preflight import build_env_in_sandbox
+    from eureka.envs.user import prepare_host, user_code
+
+    prepare_host(task)
+    sandbox = make_sandbox(name, user_code=user_code(task))
+    build_env_in_sandbox(task, sandbox)
+    return sandbox
 
 
 def probe_limits(task: TaskSpec) -> SandboxLimits:
@@ -161,9 +174,9 @@ def start_run(task: TaskSpec, options: RunOptions, listener: Listener | None = N
         islands=options.islands or task.search.islands,
         migration_interval=task.search.migration_interval,
     )
-    make_sandbox(settings.sandbox)  # fail before a run directory exists if no sandbox can run
+    sandbox = start_sandbox(task, settings.sandbox)  # no sandbox or a broken env: fail before a run dir exists
     store = RunStore.create(options.runs_dir, task.name)
-    return build_search(task, store, settings, listener, options.workers).run()
+    return build_search(task, store, settings, listener, options.workers, sandbox).run()
 
 
 def open_run(run_dir: Path, listener: Listener | None = None, sandbox: str | None = None) -> Search:

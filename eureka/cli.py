@@ -82,6 +82,7 @@ def run(task_file: Path, model, iterations, samples, sandbox, runs_dir: Path, wi
 def _drive(start, ui) -> None:
     """Run a search to its end; map what can go wrong to exit codes, then print the summary."""
     from eureka.design.llm.base import LLMError
+    from eureka.envs.user import EnvCodeError
     from eureka.sandbox.base import SandboxError
     from eureka.rundir.store import RunStoreError
 
@@ -89,7 +90,7 @@ def _drive(start, ui) -> None:
         result = start()
     except RunStoreError as exc:
         raise BadInput(str(exc)) from None
-    except (SandboxError, LLMError) as exc:
+    except (SandboxError, LLMError, EnvCodeError) as exc:
         raise Failure(str(exc)) from None
     except KeyboardInterrupt:
         raise Failure("interrupted; everything finished so far is in the run directory") from None
