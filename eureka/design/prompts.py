@@ -12,10 +12,11 @@ from typing import Any
 import jinja2
 
 from eureka.envs.base import SpaceInfo
+from eureka.resources import shipped
 from eureka.design.llm.base import Message
 from eureka.task import TaskSpec
 
-PROMPTS_DIR = Path(os.environ.get("EUREKA_PROMPTS_DIR", Path(__file__).resolve().parents[2] / "prompts"))
+PROMPTS_DIR = Path(os.environ.get("EUREKA_PROMPTS_DIR") or shipped("prompts"))
 
 
 @dataclass(frozen=True)

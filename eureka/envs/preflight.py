@@ -105,9 +105,10 @@ def build_env_in_sandbox(task: TaskSpec, sandbox: Sandbox, steps: int = START_ST
 
 
 def describe_failure(task: TaskSpec, report: EnvReport, code: UserCode | None) -> str:
-    head = f"the environment {task.env.id!r} failed inside the sandbox ({report.stage}): {report.error}"
     if report.missing_module and code is not None:
-        return f"{head}\n{import_failure(code, report.missing_module, report.error or '')}"
+        return (f"the environment {task.env.id!r} cannot be built inside the sandbox: "
+                + import_failure(code, report.missing_module, report.error or ""))
+    head = f"the environment {task.env.id!r} failed inside the sandbox ({report.stage}): {report.error}"
     return f"{head}\nThis is the environment's failure, not a reward's: fix the env (or its kwargs) and rerun."
 
 
