@@ -63,11 +63,13 @@ class RunResult:
         return load_reward(self.run_dir)
 
 
-def run(task: Any, model: str | None = None, *, verbose: bool = False, **overrides: Any) -> RunResult:
+def run(task: Any, model: str | None = None, *, timesteps: int | None = None, verbose: bool = False,
+        **overrides: Any) -> RunResult:
     """Design rewards for `task` (a task file, a shipped task's name, or a loaded TaskSpec) and return
     the finished run. `overrides` are the run's settings as the command line names them:
     iterations, samples, sandbox, runs_dir, with_baselines, islands, seed, mode, ... (eureka.app.RunOptions).
-    `verbose` prints the run's progress as `eureka run` does.
+    `timesteps` replaces the task's training steps per policy; `verbose` prints the run's progress as
+    `eureka run` does.
 
     Raises eureka.task.TaskError for a bad task, eureka.envs.user.EnvCodeError when the env cannot be
     built in the sandbox, eureka.sandbox.SandboxError when no sandbox runs here.
@@ -83,6 +85,8 @@ def run(task: Any, model: str | None = None, *, verbose: bool = False, **overrid
     if "runs_dir" in overrides:
         overrides["runs_dir"] = Path(overrides["runs_dir"])
     spec = task if isinstance(task, TaskSpec) else load_task(task_path(task))
+    if timesteps:
+        spec = spec.model_copy(update={"training": spec.training.model_copy(update={"timesteps": timesteps})})
     listener = None
     if verbose:
         from eureka.views.console import RunConsole

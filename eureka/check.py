@@ -48,6 +48,7 @@ class CheckReport:
 
 def check_task(task: TaskSpec, sandbox_name: str | None = None, steps: int = CHECK_STEPS,
                baseline_steps: int = BASELINE_STEPS, mode: str = "code") -> CheckReport:
+    """Everything `eureka check` shows; `baseline_steps` 0 skips training the baselines."""
     from eureka.envs.preflight import build_env_in_sandbox
     from eureka.envs.scaffold import todo_fields
     from eureka.envs.user import EnvCodeError, prepare_host, user_code
@@ -70,7 +71,7 @@ def check_task(task: TaskSpec, sandbox_name: str | None = None, steps: int = CHE
     _episode_findings(report, env, steps)
     if transitions is not None:
         _layout_findings(report, task, env.space, transitions)
-    if task.baselines.human or task.baselines.sparse:
+    if baseline_steps and (task.baselines.human or task.baselines.sparse):
         report.baselines = train_baselines(task, sandbox, baseline_steps)
     try:
         report.prompt = first_prompt(task, env.space, transitions, mode)

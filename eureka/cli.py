@@ -53,9 +53,11 @@ def cli() -> None:
 @click.option("--islands", type=click.IntRange(min=1),
               help="sub-populations with their own parents, exchanging their best every "
                    "search.migration_interval generations (default: the task file's, 1)")
+@click.option("--timesteps", type=click.IntRange(min=1),
+              help="training steps per policy (default: the task file's training.timesteps)")
 def run(task_file: Path, model, iterations, samples, sandbox, runs_dir: Path, with_baselines: bool,
         max_tokens, max_cost, review, overlap, constant_variants, mode, selection: bool, edits, seed,
-        islands) -> None:
+        islands, timesteps) -> None:
     """Design rewards for TASK_FILE (a task YAML, or the name of a shipped task: see `eureka tasks`)."""
     from eureka.app import RunOptions, start_run
     from eureka.resources import task_path
@@ -66,6 +68,8 @@ def run(task_file: Path, model, iterations, samples, sandbox, runs_dir: Path, wi
         task = load_task(task_path(task_file))
     except TaskError as exc:
         raise BadInput(str(exc)) from None
+    if timesteps:
+        task = task.model_copy(update={"training": task.training.model_copy(update={"timesteps": timesteps})})
     if model and model.startswith("scripted:") and not Path(model.split(":", 1)[1]).is_dir():
         raise BadInput(f"--model {model}: {model.split(':', 1)[1]} is not a directory")
     if sandbox == "none" or (sandbox is None and task.sandbox == "none"):
@@ -334,11 +338,13 @@ def init_command(env_id: str, output: Path, backend, force: bool) -> None:
 @click.option("--sandbox", type=click.Choice(SANDBOX_CHOICES), help="where the env is built (default: the task's)")
 @click.option("--steps", type=click.IntRange(min=1), default=4000, show_default=True,
               help="random-policy steps inside the sandbox")
+@click.option("--baselines/--no-baselines", default=True, show_default=True,
+              help="train the task's baselines briefly and show their fitness")
 @click.option("--baseline-steps", type=click.IntRange(min=1), default=20_000, show_default=True,
-              help="training steps of each baseline (when the task has baselines)")
+              help="training steps of each baseline")
 @click.option("--mode", type=click.Choice(["code", "spec"]), default="code", show_default=True,
               help="which first prompt to show")
-def check_command(task_file: Path, sandbox, steps: int, baseline_steps: int, mode: str) -> None:
+def check_command(task_file: Path, sandbox, steps: int, baselines: bool, baseline_steps: int, mode: str) -> None:
     """Is TASK_FILE ready for a run? Builds the env in the sandbox, runs random episodes, shows what the
     designer will see and the first prompt. No LLM call. Exit 2 with the reasons when something is wrong."""
     from rich.console import Console
@@ -351,7 +357,7 @@ def check_command(task_file: Path, sandbox, steps: int, baseline_steps: int, mod
         task = load_task(task_path(task_file))
     except TaskError as exc:
         raise BadInput(str(exc)) from None
-    report = check_task(task, sandbox, steps, baseline_steps, mode)
+    report = check_task(task, sandbox, steps, baseline_steps if baselines else 0, mode)
     show(report, task, Console())
     if not report.ok:
         raise BadInput(f"{task_file}: {len(report.problems)} problem(s), see above")
