@@ -17,7 +17,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from eureka.envs.base import SpaceInfo, Transitions
-from eureka.envs.user import EnvCodeError, UserCode, import_failure
+from eureka.envs.user import EnvCodeError, UserCode, import_failure, task_folder
 from eureka.sandbox.base import JOB_FILE, Sandbox, SandboxJob, SandboxLimits
 from eureka.task import TaskSpec
 from eureka.training.base import FitnessSpec
@@ -107,7 +107,7 @@ def build_env_in_sandbox(task: TaskSpec, sandbox: Sandbox, steps: int = START_ST
 def describe_failure(task: TaskSpec, report: EnvReport, code: UserCode | None) -> str:
     if report.missing_module and code is not None:
         return (f"the environment {task.env.id!r} cannot be built inside the sandbox: "
-                + import_failure(code, report.missing_module, report.error or ""))
+                + import_failure(code, report.missing_module, report.error or "", task_folder(task)))
     head = f"the environment {task.env.id!r} failed inside the sandbox ({report.stage}): {report.error}"
     return f"{head}\nThis is the environment's failure, not a reward's: fix the env (or its kwargs) and rerun."
 

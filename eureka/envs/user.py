@@ -133,20 +133,28 @@ def user_code(task: "TaskSpec") -> UserCode:
         if module.root not in roots:
             roots.append(module.root)
     for rel in task.env.paths:
-        path = str(task.resolve(rel).resolve())
-        if path not in paths:
-            paths.append(path)
+        path = task.resolve(rel).resolve()
+        if str(path) not in paths:
+            paths.append(str(path))
+        is_module = path.suffix == ".py" or (path / "__init__.py").is_file()
+        if is_module and str(path.parent) not in roots:  # a helper module: importable like the env's
+            roots.append(str(path.parent))
     return UserCode(tuple(paths), tuple(roots), modules)
 
 
-def import_failure(code: UserCode, missing: str, detail: str) -> str:
+def import_failure(code: UserCode, missing: str, detail: str, folder: Path | None = None) -> str:
     """The message for a module of the env that cannot be imported inside a sandbox."""
-    module = code.module(missing)
+    module = code.module(missing) or locate(missing.split(".", 1)[0], [str(folder)] if folder else None)
+    if module.origin is not None and not module.visible and module.origin not in code.paths:
+        name = Path(module.origin).name
+        return (f"the environment imports the module {missing!r} ({module.where()}), which is not one the task "
+                f"names, so the sandbox does not show it ({detail}). Fix: add it to env.paths (e.g. env.paths: "
+                f"[{name}] beside the task file), or pip install it into the Python that runs eureka")
     if module is None or module.origin is None:
         return (f"the environment needs the module {missing!r}, which is not importable inside the sandbox "
                 f"and was not found on the host ({detail}). Fix: put {missing}.py (or the package folder "
-                "{missing}/) beside the task file, add its folder to PYTHONPATH, or pip install it into the "
-                "Python that runs eureka; folders of assets go in env.paths".replace("{missing}", missing))
+                f"{missing}/) beside the task file, add its folder to PYTHONPATH, or pip install it into the "
+                "Python that runs eureka; folders of assets go in env.paths")
     if module.visible:
         return (f"the environment module {missing!r} ({module.where()}) failed to import inside the sandbox: "
                 f"{detail}. Fix: install what it imports into the Python that runs eureka, or add the "

@@ -408,7 +408,10 @@ class Search:
             if candidate_id.startswith("baseline-"):
                 name = candidate_id.removeprefix("baseline-")
                 self.baselines[name] = outcome.fitness
-                self.emit("baseline_trained", baseline=name, fitness=outcome.fitness)
+                self.store.write_json(f"baselines/{name}.json", outcome.model_dump(mode="json"))  # per seed
+                errors = [member.error for member in outcome.members if member.error]
+                self.emit("baseline_trained", baseline=name, fitness=outcome.fitness,
+                          error=errors[0] if errors and outcome.fitness is None else None)
         for elite in best_of_island.values():
             self.update_island_elite(elite)
         if best_here and self.better(best_here.record.fitness, self.elite.record.fitness if self.elite else None):
