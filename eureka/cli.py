@@ -358,7 +358,7 @@ def check_command(task_file: Path, sandbox, steps: int, baselines: bool, baselin
     except TaskError as exc:
         raise BadInput(str(exc)) from None
     report = check_task(task, sandbox, steps, baseline_steps if baselines else 0, mode)
-    show(report, task, Console())
+    show(report, task, Console(soft_wrap=True))
     if not report.ok:
         raise BadInput(f"{task_file}: {len(report.problems)} problem(s), see above")
     click.echo(f"{task_file}: ready (`eureka run {task_file}`)")
