@@ -24,6 +24,9 @@ python3 -c "import torch" 2>/dev/null || python3 -m pip install --quiet "torch==
 export CMAKE_ARGS="${CMAKE_ARGS:--DLLAVA_BUILD=OFF -DLLAMA_BUILD_TOOLS=OFF -DLLAMA_BUILD_EXAMPLES=OFF -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_SERVER=OFF}"
 python3 -m pip install --quiet -e ".[${extras}]"
 if $dev; then
+  # tests/test_wheel.py builds the wheel without build isolation and installs it into a fresh venv.
+  python3 -c "import setuptools" 2>/dev/null || python3 -m pip install --quiet "setuptools>=68"
+  python3 -c "import ensurepip, venv" 2>/dev/null || { apt-get update -qq && apt-get install -y -qq python3-venv; }
   # Browser tests drive Debian's Chromium with Playwright (never `playwright install`).
   command -v chromium >/dev/null || { apt-get update -qq && apt-get install -y -qq chromium; }
 fi
