@@ -22,7 +22,7 @@ from eureka.sandbox.base import JOB_FILE, Sandbox, SandboxJob, SandboxLimits
 from eureka.task import TaskSpec
 from eureka.training.base import FitnessSpec
 
-START_STEPS = 64  # what a run checks at its start: the env builds, resets and steps
+START_STEPS = 256  # what a run checks at its start: the env builds, resets and steps
 MAX_TRANSITIONS_BYTES = 256 << 20
 
 
