@@ -98,3 +98,21 @@ def test_a_run_whose_env_fails_in_the_sandbox_stops_before_any_llm_call(initiali
     assert result.exit_code == 1
     assert "the physics broke" in result.output and "reset or step" in result.output
     assert not (initialised.parent / "runs").exists()  # no run directory, so no LLM call was made
+
+
+@pytest.mark.slow
+def test_an_env_that_fails_during_training_stops_the_run_before_the_next_llm_call(initialised, sandbox_name):
+    fill_todos(initialised)
+    edit(initialised.parent / "my_env.py", "class MyEnv(gym.Env):\n",
+         "STEPS = [0]\n\n\nclass MyEnv(gym.Env):\n")
+    edit(initialised.parent / "my_env.py", "        self.steps += 1\n",
+         "        self.steps += 1\n        STEPS[0] += 1\n"
+         "        if STEPS[0] > 1000:\n            raise RuntimeError('the physics broke late')\n")
+    result = CliRunner().invoke(cli, ["run", str(initialised), "--model", f"scripted:{SCRIPTED}",
+                                      "--sandbox", sandbox_name, "--runs-dir", "runs", "--iterations", "2",
+                                      "--samples", "2", "--timesteps", "2048"])
+    assert result.exit_code == 1
+    assert "the environment failed: RuntimeError: the physics broke late" in result.output
+    assert "my_env.py" in result.output and "not a reward's" in result.output
+    run_dir = next((initialised.parent / "runs").iterdir())
+    assert len(list((run_dir / "llm").iterdir())) == 2  # generation 0's two samples, nothing after

@@ -11,7 +11,7 @@ import json
 import shutil
 import tempfile
 from pathlib import Path
-from typing import Literal
+from typing import Iterable, Literal
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, ValidationError
@@ -20,7 +20,8 @@ from eureka.envs.base import SpaceInfo, Transitions
 from eureka.envs.user import EnvCodeError, UserCode, import_failure, task_folder
 from eureka.sandbox.base import JOB_FILE, Sandbox, SandboxJob, SandboxLimits
 from eureka.task import TaskSpec
-from eureka.training.base import FitnessSpec
+from eureka.jobs.envcheck import ENV_FAILURE
+from eureka.training.base import FitnessSpec, TrainOutcome
 
 START_STEPS = 256  # what a run checks at its start: the env builds, resets and steps
 MAX_TRANSITIONS_BYTES = 256 << 20
@@ -69,6 +70,17 @@ class EnvReport(BaseModel):
         if fitness.metric == "episode_length":
             return float(np.mean([e.length for e in episodes]))
         return float(np.mean([e.env_return for e in episodes]))
+
+
+def stop_on_env_failure(outcomes: Iterable[TrainOutcome]) -> None:
+    """Raise EnvCodeError when a training job says the environment itself failed (see
+    eureka.jobs.envcheck.training_failure): every other candidate would fail the same way."""
+    for outcome in outcomes:
+        for member in outcome.members:
+            if member.error and member.error.startswith(ENV_FAILURE):
+                raise EnvCodeError(f"{member.error} (while training {outcome.candidate_id}, seed {member.seed}). "
+                                   "This is the environment's failure, not a reward's: the run stops; fix the env "
+                                   "and `eureka resume` the run")
 
 
 def env_limits(task: TaskSpec) -> SandboxLimits:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from eureka.jobs.envcheck import env_module, training_failure
 from eureka.jobs.common import describe_exception, read_job, scratch_from_argv, write_json_atomic, write_result
 from eureka.reward import load_reward
 from eureka.task import task_from_dict
@@ -39,9 +40,10 @@ def train_gymnasium(spec: TrainJobSpec, scratch: Path) -> list[TrainOutcome]:
             for seed in seeds:
                 try:
                     members.append(train_member(task, reward_fn, seed, progress, artifacts))
-                except Exception as exc:  # the reward raised during training
-                    members.append(MemberResult(seed=seed, status="failed",
-                                                error=describe_exception(exc, candidate.reward_file)))
+                except Exception as exc:  # the reward (or the env itself) raised during training
+                    error = (training_failure(exc, candidate.reward_file, env_module(task))
+                             or describe_exception(exc, candidate.reward_file))
+                    members.append(MemberResult(seed=seed, status="failed", error=error))
                 done_before += task.training.timesteps
         outcomes.append(TrainOutcome(candidate_id=candidate.id, members=members))
     return outcomes

@@ -22,6 +22,7 @@ from eureka.design.llm.base import Completion, GenerationSettings, LLMClient, LL
 from eureka.design.llm.budget import Budget
 from eureka.critic.novelty import reward_distance
 from eureka.design.prompts import PromptBuilder
+from eureka.envs.preflight import stop_on_env_failure
 from eureka.rundir.store import RUN_FORMAT_VERSION, RunStore, library_versions
 from eureka.task import TaskSpec
 from eureka.training.base import TrainOutcome
@@ -383,6 +384,7 @@ class Search:
         self.emit("training_started", iteration=iteration,
                   candidates=[d.record.id for d in accepted if d.record.id not in finished])
         fresh = {o.candidate_id: o for o in session.results()}
+        stop_on_env_failure(fresh.values())  # the env's own failure is no candidate's: the run stops here
         if session.populations:
             self.emit("populations_trained", populations=session.populations)
         best_here: Elite | None = None
