@@ -15,7 +15,7 @@ from eureka.envs import sample_transitions, space_info
 from eureka.loop.search import Listener, RunResult, Search
 from eureka.rundir.records import EventKind, Run
 from eureka.rundir.store import RunStore, RunStoreError
-from eureka.sandbox import SandboxLimits, make_sandbox
+from eureka.sandbox import Sandbox, SandboxLimits, make_sandbox
 from eureka.task import TaskSpec, task_from_dict
 from eureka.training.runner import TrainingRunner
 from eureka.training.trainers import trainer_for
@@ -24,8 +24,9 @@ __all__ = ["PROBE_TRANSITIONS", "build_search", "continue_run", "open_run", "pro
            "run_status", "start_run"]
 
 
-def build_search(task: TaskSpec, store: RunStore, config: RunConfig, listener: Listener | None = None) -> Search:
-    sandbox = make_sandbox(config.sandbox)
+def build_search(task: TaskSpec, store: RunStore, config: RunConfig, listener: Listener | None = None,
+                 sandbox: Sandbox | None = None) -> Search:
+    sandbox = sandbox or start_sandbox(task, config.sandbox)
     space = space_info(task.env)
     transitions = sample_transitions(task.env, PROBE_TRANSITIONS, seed=0)
     spec_mode, prompts = None, PromptBuilder(task, space)
@@ -40,6 +41,18 @@ def build_search(task: TaskSpec, store: RunStore, config: RunConfig, listener: L
     designer = make_designer(make_client(config.model, seed=config.seed), critic, prompts, config, context, spec_mode)
     return Search(task, designer, critic, TrainingRunner(sandbox, task, workers=config.workers or os.cpu_count()),
                   config, indexer=update_index)
+
+
+def start_sandbox(task: TaskSpec, name: str) -> Sandbox:
+    """The run's sandbox, showing the task's own env code; the env is built in it once, so an env
+    that fails there stops the run (EnvCodeError) before any LLM call."""
+    from eureka.envs.preflight import build_env_in_sandbox
+    from eureka.envs.user import prepare_host, user_code
+
+    prepare_host(task)
+    sandbox = make_sandbox(name, user_code=user_code(task))
+    build_env_in_sandbox(task, sandbox)
+    return sandbox
 
 
 def probe_limits(task: TaskSpec) -> SandboxLimits:
@@ -60,9 +73,9 @@ def update_index(store: RunStore) -> None:
 
 def start_run(task: TaskSpec, config: RunConfig, runs_dir: Path = Path("runs"),
               listener: Listener | None = None) -> RunResult:
-    make_sandbox(config.sandbox)  # fail before a run directory exists if no sandbox can run
+    sandbox = start_sandbox(task, config.sandbox)  # no sandbox or a broken env: fail before a run dir exists
     store = RunStore.create(runs_dir, task.name)
-    return build_search(task, store, config, listener).run()
+    return build_search(task, store, config, listener, sandbox).run()
 
 
 def open_run(run_dir: Path, listener: Listener | None = None, sandbox: str | None = None) -> Search:

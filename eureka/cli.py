@@ -53,19 +53,24 @@ def cli() -> None:
 @click.option("--islands", type=click.IntRange(min=1),
               help="sub-populations with their own parents, exchanging their best every "
                    "search.migration_interval generations (default: the task file's, 1)")
+@click.option("--timesteps", type=click.IntRange(min=1),
+              help="training steps per policy (default: the task file's training.timesteps)")
 def run(task_file: Path, model, iterations, samples, sandbox, runs_dir: Path, with_baselines: bool,
         max_tokens, max_cost, review, overlap, constant_variants, mode, selection: bool, edits, seed,
-        islands) -> None:
-    """Design rewards for TASK_FILE (a task YAML)."""
+        islands, timesteps) -> None:
+    """Design rewards for TASK_FILE (a task YAML, or the name of a shipped task: see `eureka tasks`)."""
     from eureka.app import start_run
     from eureka.config import RunConfig
+    from eureka.resources import task_path
     from eureka.task import TaskError, load_task
     from eureka.views.console import RunConsole
 
     try:
-        task = load_task(task_file)
+        task = load_task(task_path(task_file))
     except TaskError as exc:
         raise BadInput(str(exc)) from None
+    if timesteps:
+        task = task.model_copy(update={"training": task.training.model_copy(update={"timesteps": timesteps})})
     if model and model.startswith("scripted:") and not Path(model.split(":", 1)[1]).is_dir():
         raise BadInput(f"--model {model}: {model.split(':', 1)[1]} is not a directory")
     if sandbox == "none" or (sandbox is None and task.sandbox == "none"):
@@ -82,6 +87,7 @@ def run(task_file: Path, model, iterations, samples, sandbox, runs_dir: Path, wi
 def _drive(start, ui) -> None:
     """Run a search to its end; map what can go wrong to exit codes, then print the summary."""
     from eureka.design.llm.base import LLMError
+    from eureka.envs.user import EnvCodeError
     from eureka.sandbox.base import SandboxError
     from eureka.rundir.store import RunStoreError
 
@@ -89,7 +95,7 @@ def _drive(start, ui) -> None:
         result = start()
     except RunStoreError as exc:
         raise BadInput(str(exc)) from None
-    except (SandboxError, LLMError) as exc:
+    except (SandboxError, LLMError, EnvCodeError) as exc:
         raise Failure(str(exc)) from None
     except KeyboardInterrupt:
         raise Failure("interrupted; everything finished so far is in the run directory") from None
@@ -294,6 +300,68 @@ def serve_command(runs_dir: Path, port: int, host: str, sandbox: str) -> None:
         raise Failure(str(exc)) from None
     click.echo(f"eureka: serving {runs_dir} at http://{host}:{port}/ (Ctrl-C stops)", err=True)
     serve(runs_dir, host=host, port=port, sandbox=sandbox)
+
+
+@cli.command("tasks")
+def tasks_command() -> None:
+    """List the tasks shipped with eureka (`eureka run NAME` runs one)."""
+    from eureka.resources import shipped_tasks
+
+    for task in shipped_tasks():
+        click.echo(f"{task.name:<18} {task.summary}\n{'':<18} {task.path}")
+
+
+@cli.command("init")
+@click.argument("env_id")
+@click.option("-o", "--output", type=click.Path(path_type=Path), default=Path("task.yaml"), show_default=True)
+@click.option("--backend", type=click.Choice(["gymnasium", "jax"]), help="default: jax for gymnax ids")
+@click.option("--force", is_flag=True, help="overwrite OUTPUT")
+def init_command(env_id: str, output: Path, backend, force: bool) -> None:
+    """Write a task file for ENV_ID (a registered id or module:Class) from the env's own spaces."""
+    from eureka.envs.user import EnvCodeError
+    from eureka.envs.scaffold import inspect_env, render_task
+
+    if output.exists() and not force:
+        raise BadInput(f"{output} exists (--force overwrites it)")
+    if str(output.parent.resolve()) not in sys.path:
+        sys.path.append(str(output.parent.resolve()))  # a module beside the task file
+    try:
+        facts = inspect_env(env_id, backend)
+    except (EnvCodeError, ImportError, AttributeError, ValueError, TypeError) as exc:
+        raise BadInput(f"cannot build {env_id}: {type(exc).__name__}: {exc}") from None
+    output.write_text(render_task(facts))
+    click.echo(f"wrote {output}: edit what says TODO, then `eureka check {output}`")
+
+
+@cli.command("check")
+@click.argument("task_file", type=click.Path(path_type=Path))
+@click.option("--sandbox", type=click.Choice(SANDBOX_CHOICES), help="where the env is built (default: the task's)")
+@click.option("--steps", type=click.IntRange(min=1), default=4000, show_default=True,
+              help="random-policy steps inside the sandbox")
+@click.option("--baselines/--no-baselines", default=True, show_default=True,
+              help="train the task's baselines briefly and show their fitness")
+@click.option("--baseline-steps", type=click.IntRange(min=1), default=20_000, show_default=True,
+              help="training steps of each baseline")
+@click.option("--mode", type=click.Choice(["code", "spec"]), default="code", show_default=True,
+              help="which first prompt to show")
+def check_command(task_file: Path, sandbox, steps: int, baselines: bool, baseline_steps: int, mode: str) -> None:
+    """Is TASK_FILE ready for a run? Builds the env in the sandbox, runs random episodes, shows what the
+    designer will see and the first prompt. No LLM call. Exit 2 with the reasons when something is wrong."""
+    from rich.console import Console
+
+    from eureka.check import check_task, show
+    from eureka.resources import task_path
+    from eureka.task import TaskError, load_task
+
+    try:
+        task = load_task(task_path(task_file))
+    except TaskError as exc:
+        raise BadInput(str(exc)) from None
+    report = check_task(task, sandbox, steps, baseline_steps if baselines else 0, mode)
+    show(report, task, Console(soft_wrap=True))
+    if not report.ok:
+        raise BadInput(f"{task_file}: {len(report.problems)} problem(s), see above")
+    click.echo(f"{task_file}: ready (`eureka run {task_file}`)")
 
 
 @cli.group()

@@ -43,11 +43,22 @@ class _Strict(BaseModel):
 
 
 class EnvSpec(_Strict):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
     backend: Literal["gymnasium", "jax"] = "gymnasium"
     id: str = Field(description="a registered env id, or 'module:Class'; on the jax backend also "
                     "'brax/<name>' (e.g. brax/ant) or 'craftax/<name>' (the `envs` extra)")
     kwargs: dict[str, Any] = Field(default_factory=dict)
     max_episode_steps: int | None = Field(default=None, gt=0)
+    register_modules: list[str] = Field(default_factory=list, alias="register", description="modules imported first, in every "
+                                "process, so that the registered `id` exists (e.g. my_pkg)")
+    paths: list[Path] = Field(default_factory=list, description="extra folders or files the env reads "
+                              "(assets), relative to the task file; shown read-only in every sandbox")
+
+    @field_validator("register_modules", mode="before")
+    @classmethod
+    def _one_or_many(cls, value: Any) -> Any:
+        return [value] if isinstance(value, str) else value
 
 
 class ContextSpec(_Strict):
@@ -175,6 +186,9 @@ def _describe(exc: ValidationError) -> str:
 
 
 def _check_files(task: TaskSpec, path: Path) -> None:
+    for index, rel in enumerate(task.env.paths):
+        if not task.resolve(rel).exists():
+            raise TaskError(f"{path}: env.paths[{index}]: not found: {task.resolve(rel)}")
     for name in ("human", "sparse"):
         rel = getattr(task.baselines, name)
         if rel is not None and not task.resolve(rel).is_file():

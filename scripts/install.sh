@@ -30,6 +30,9 @@ if python3 -c "import llama_cpp, sys; sys.exit('AMX_INT8 = 1' not in llama_cpp.l
   python3 -m pip install --quiet --no-cache-dir --force-reinstall --no-deps "llama-cpp-python==0.3.36"
 fi
 if $dev; then
+  # tests/test_wheel.py builds the wheel without build isolation and installs it into a fresh venv.
+  python3 -c "import setuptools" 2>/dev/null || python3 -m pip install --quiet "setuptools>=68"
+  python3 -c "import ensurepip, venv" 2>/dev/null || { apt-get update -qq && apt-get install -y -qq python3-venv; }
   # Browser tests drive Debian's Chromium with Playwright (never `playwright install`).
   command -v chromium >/dev/null || { apt-get update -qq && apt-get install -y -qq chromium; }
 fi

@@ -5,7 +5,6 @@ from __future__ import annotations
 import inspect
 import importlib
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import jinja2
@@ -14,9 +13,10 @@ from eureka import config
 from eureka.envs.base import SpaceInfo
 from eureka.design.env_source import without_reward
 from eureka.design.llm.base import Message
+from eureka.resources import shipped
 from eureka.task import TaskSpec
 
-PROMPTS_DIR = config.env_prompts_dir(Path(__file__).resolve().parents[2] / "prompts")
+PROMPTS_DIR = config.env_prompts_dir(shipped("prompts"))
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,11 @@ from eureka.task import EnvSpec
 
 
 def make_env(spec: EnvSpec, render_mode: str | None = None) -> gym.Env:
+    """The env of `spec`; a Dict or Tuple observation is flattened into one vector (keys in the
+    space's order), as rewards and policies see it."""
+    from eureka.envs.user import import_register
+
+    import_register(spec)
     kwargs = dict(spec.kwargs)
     if render_mode:
         kwargs["render_mode"] = render_mode
@@ -21,8 +26,11 @@ def make_env(spec: EnvSpec, render_mode: str | None = None) -> gym.Env:
         env: gym.Env = env_cls(**kwargs)
         if spec.max_episode_steps:
             env = gym.wrappers.TimeLimit(env, spec.max_episode_steps)
-        return env
-    return gym.make(spec.id, max_episode_steps=spec.max_episode_steps, **kwargs)
+    else:
+        env = gym.make(spec.id, max_episode_steps=spec.max_episode_steps, **kwargs)
+    if isinstance(env.observation_space, (gym.spaces.Dict, gym.spaces.Tuple)):
+        env = gym.wrappers.FlattenObservation(env)
+    return env
 
 
 def space_info(spec: EnvSpec) -> SpaceInfo:

@@ -73,3 +73,10 @@ def distance_to_human(task: TaskSpec, critic: Critic, database: ProgramDatabase,
     if any(v is None for v in values):
         return None
     return round(reward_distance(values[0], values[1]), 4)
+
+
+def record_baseline(store: RunStore, name: str, outcome: TrainOutcome) -> str | None:
+    """Keep a baseline's per-seed results (baselines/<name>.json); the first error when it failed."""
+    store.write_json(f"baselines/{name}.json", outcome.model_dump(mode="json"))
+    errors = [member.error for member in outcome.members if member.error]
+    return errors[0] if errors and outcome.fitness is None else None

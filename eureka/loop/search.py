@@ -16,6 +16,7 @@ from eureka.critic.checks import Critic
 from eureka.design.designer import DesignContext, Designed, Designer, IslandPrompt
 from eureka.design.designer import Listener  # noqa: F401  (views import it from here)
 from eureka.design.llm.budget import Budget
+from eureka.envs.preflight import stop_on_env_failure
 from eureka.loop import outcomes, person, replay
 from eureka.loop.database import ProgramDatabase
 from eureka.loop.generation import Generation, is_novel
@@ -147,6 +148,7 @@ class Search:
         self.emit(EventKind.TRAINING_STARTED, iteration=iteration,
                   candidates=[d.record.id for d in accepted if d.record.id not in generation.finished])
         fresh = {o.candidate_id: o for o in generation.session.results()}
+        stop_on_env_failure(fresh.values())  # the env's own failure is no candidate's: the run stops here
         if generation.session.populations:
             self.emit(EventKind.POPULATIONS_TRAINED, populations=generation.session.populations)
         best_here = self.record_generation(generation, accepted, fresh)
@@ -217,7 +219,8 @@ class Search:
             if candidate_id.startswith("baseline-"):
                 name = candidate_id.removeprefix("baseline-")
                 self.baselines[name] = outcome.fitness
-                self.emit(EventKind.BASELINE_TRAINED, baseline=name, fitness=outcome.fitness)
+                self.emit(EventKind.BASELINE_TRAINED, baseline=name, fitness=outcome.fitness,
+                          error=outcomes.record_baseline(self.store, name, outcome))
         for elite in best_of_island.values():
             self.selection.update_island_elite(elite)
         return best_here

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from eureka import config
 from eureka.sandbox.base import (
     Sandbox,
@@ -12,6 +14,9 @@ from eureka.sandbox.base import (
     Verdict,
 )
 
+if TYPE_CHECKING:
+    from eureka.envs.user import UserCode
+
 SANDBOX_CHOICES = ("auto", "docker", "bwrap", "none")
 
 SETUP_HINT = ("install and start a sandbox: `sudo sandboxes/setup.sh` (apt-get install docker.io "
@@ -19,8 +24,11 @@ SETUP_HINT = ("install and start a sandbox: `sudo sandboxes/setup.sh` (apt-get i
               "dockerd runs; `--sandbox none` runs generated code unsandboxed (trusted debugging only)")
 
 
-def make_sandbox(name: str = "auto") -> Sandbox:
+def make_sandbox(name: str = "auto", user_code: "UserCode | None" = None) -> Sandbox:
     """Return the sandbox backend called `name`; 'auto' is Docker if it answers, else bwrap.
+
+    `user_code` (eureka.envs.user.user_code(task)): the task's own env modules and env.paths,
+    which every job of this sandbox shows read-only.
 
     'auto' takes Docker when the engine answers a ping within about 2 s and the offline image
     exists, else bubblewrap when a trivial job runs in it. Raises SandboxError when the
@@ -31,6 +39,12 @@ def make_sandbox(name: str = "auto") -> Sandbox:
     eureka-sandbox:offline; e.g. an image built from sandboxes/Dockerfile) and
     EUREKA_SANDBOX_GPUS ("all" or a count: GPU pass-through, see sandboxes/README.md).
     """
+    sandbox = _backend(name)
+    sandbox.user_code = user_code
+    return sandbox
+
+
+def _backend(name: str) -> Sandbox:
     if name == "none":
         from eureka.sandbox.unsandboxed import UnsandboxedSandbox
 
@@ -53,7 +67,7 @@ def make_sandbox(name: str = "auto") -> Sandbox:
         reasons = []
         for backend in ("docker", "bwrap"):
             try:
-                return make_sandbox(backend)
+                return _backend(backend)
             except SandboxError as exc:
                 reasons.append(f"{backend}: {exc}")
         raise SandboxError("no sandbox backend works here (" + "; ".join(reasons) + "). " + SETUP_HINT)

@@ -43,7 +43,7 @@ import uuid
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Sequence
+from typing import TYPE_CHECKING, Sequence
 
 from eureka.sandbox import launch
 from eureka.sandbox.base import SandboxError, SandboxJob, SandboxLimits, SandboxResult, Verdict
@@ -53,12 +53,15 @@ from eureka.sandbox.mounts import (
     SCRATCH_MOUNT,
     SYSTEM_FILES,
     lend_scratch,
-    package_dir,
-    python_dirs,
+    import_path,
+    shown_paths,
     sandbox_ids,
     system_layout,
 )
 from eureka.sandbox.process import job_environment, run_child
+
+if TYPE_CHECKING:
+    from eureka.envs.user import UserCode
 
 CGROUP_ROOT = Path("/sys/fs/cgroup")
 CGROUP_PARENT = "eureka"
@@ -274,6 +277,7 @@ class BwrapSandbox:
     """Runs each job under bubblewrap with per-job cgroup limits (see module docstring)."""
 
     name = "bwrap"
+    user_code: UserCode | None = None  # the task's env code, shown read-only (eureka.envs.user)
 
     def __init__(self, bwrap: str | None = None, *, use_cgroups: bool | None = None) -> None:
         """`use_cgroups`: None = when writable (else rlimits, said by `limits_mode`), True = required."""
@@ -329,7 +333,7 @@ class BwrapSandbox:
         def classify(code: int) -> tuple[Verdict, str]:
             return classify_exit(code, cgroup.oom_kills() if cgroup else 0, limits.memory_mb)
 
-        env = job_environment(SCRATCH_MOUNT)
+        env = job_environment(SCRATCH_MOUNT, python_path=import_path(self.user_code))
         with lend_scratch(job.scratch, *ids):
             try:
                 result = run_child(argv, job, env, classify=classify)
@@ -342,7 +346,7 @@ class BwrapSandbox:
         return result
 
     def _staging(self, scratch: Path) -> Staging:
-        return Staging((*python_dirs(), package_dir(), str(scratch)))
+        return Staging((*shown_paths(self.user_code), str(scratch)))
 
     def _argv(self, job: SandboxJob, staging: Staging | None, command: list[str],
               ids: tuple[int, int]) -> list[str]:
@@ -360,7 +364,7 @@ class BwrapSandbox:
             argv += ["--symlink", target, path]
         for path in SYSTEM_FILES:
             argv += ["--ro-bind-try", path, path]
-        shown = [*python_dirs(), package_dir()]
+        shown = shown_paths(self.user_code)
         if staging is not None:
             for index, dest in enumerate(shown):
                 argv += ["--ro-bind", staging.path(index), dest]
@@ -371,7 +375,7 @@ class BwrapSandbox:
                 argv += ["--ro-bind", dest, dest]
             argv += ["--bind", str(job.scratch), SCRATCH_MOUNT]
         argv += ["--remount-ro", "/", "--chdir", SCRATCH_MOUNT, "--clearenv"]
-        for key, value in job_environment(SCRATCH_MOUNT).items():
+        for key, value in job_environment(SCRATCH_MOUNT, python_path=import_path(self.user_code)).items():
             argv += ["--setenv", key, value]
         return argv + ["--", *command]
 

@@ -44,7 +44,7 @@ import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from eureka.sandbox.base import SandboxError, SandboxJob, SandboxResult, Verdict, read_result, tail
 from eureka.sandbox.bwrap import classify_exit
@@ -52,12 +52,17 @@ from eureka.sandbox.mounts import (
     SCRATCH_MOUNT,
     SYSTEM_FILES,
     lend_scratch,
+    import_path,
     package_dir,
     python_dirs,
+    user_paths,
     sandbox_ids,
     system_layout,
 )
 from eureka.sandbox.process import job_environment
+
+if TYPE_CHECKING:
+    from eureka.envs.user import UserCode
 
 OFFLINE_IMAGE = "eureka-sandbox:offline"
 MODE_LABEL = "eureka.sandbox.mode"
@@ -97,6 +102,7 @@ class DockerSandbox:
     """Runs each job in a new, locked-down container (see module docstring)."""
 
     name = "docker"
+    user_code: UserCode | None = None  # the task's env code, shown read-only (eureka.envs.user)
 
     def __init__(self, image: str = OFFLINE_IMAGE, *, client: Any = None,
                  gpus: str | int | list[str] | None = None) -> None:
@@ -176,6 +182,7 @@ class DockerSandbox:
             str(log_dir): {"bind": LOG_MOUNT, "mode": "rw"},
             package_dir(): {"bind": package_dir(), "mode": "ro"},
         }
+        volumes.update({path: {"bind": path, "mode": "ro"} for path in user_paths(self.user_code)})
         if self.host_python:
             dirs, _links = system_layout()  # the offline image holds the matching symlinks
             shown = dirs + [f for f in SYSTEM_FILES if os.path.exists(f)] + python_dirs()
@@ -183,7 +190,7 @@ class DockerSandbox:
             python = sys.executable
         else:
             python = "python"
-        environment = job_environment(SCRATCH_MOUNT)
+        environment = job_environment(SCRATCH_MOUNT, python_path=import_path(self.user_code))
         if self.gpus is not None:
             environment.pop("JAX_PLATFORMS", None)  # job_environment pins JAX to the CPU
         cpu_s = math.ceil(limits.timeout_s * max(1.0, limits.cpus)) + 2

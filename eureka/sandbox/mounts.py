@@ -3,7 +3,8 @@
 Only what Python needs is shown, read-only, at the same path as on the host (so the
 interpreter finds its prefix and ``PYTHONPATH`` stays valid): the system directories,
 the Python installation, site-packages, and the ``eureka`` package itself (not the whole
-repository). The scratch directory is the one writable place.
+repository), then the user's env code outside those (``eureka.envs.user``: the env's module
+file or package, ``env.paths``). The scratch directory is the one writable place.
 """
 
 from __future__ import annotations
@@ -13,9 +14,12 @@ import site
 import sys
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
+from typing import TYPE_CHECKING, Iterator
 
 from eureka.sandbox.process import PACKAGE_ROOT
+
+if TYPE_CHECKING:
+    from eureka.envs.user import UserCode
 
 SANDBOX_UID = 65534  # nobody
 SANDBOX_GID = 65534  # nogroup
@@ -65,6 +69,33 @@ def python_dirs() -> list[str]:
 def package_dir() -> str:
     """The eureka package directory; bound at the same path so PYTHONPATH=PACKAGE_ROOT works."""
     return str(PACKAGE_ROOT / "eureka")
+
+
+def always_shown() -> list[str]:
+    """What every sandbox shows whatever the task: the Python installation and eureka."""
+    return [*python_dirs(), package_dir()]
+
+
+def user_paths(user_code: "UserCode | None" = None) -> list[str]:
+    """The user's env code a sandbox binds read-only at its host path (a module file, a package
+    folder, an env.paths entry), less what `always_shown` holds already."""
+    shown = always_shown()
+    chosen: list[str] = []
+    for path in user_code.paths if user_code is not None else ():
+        if os.path.exists(path) and not any(_is_within(path, d) for d in shown + chosen):
+            chosen.append(path)
+    return chosen
+
+
+def shown_paths(user_code: "UserCode | None" = None) -> list[str]:
+    """Every host path a sandbox binds read-only at the same path."""
+    return [*always_shown(), *user_paths(user_code)]
+
+
+def import_path(user_code: "UserCode | None" = None) -> str:
+    """The job's PYTHONPATH: eureka's folder, then the folders the user's modules sit in."""
+    roots = [str(PACKAGE_ROOT), *(user_code.import_roots if user_code is not None else ())]
+    return os.pathsep.join(dict.fromkeys(roots))
 
 
 def _is_within(path: str, parent: str) -> bool:

@@ -34,11 +34,11 @@ BASE_ENV = {
 PASSTHROUGH = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE", "CUDA_VISIBLE_DEVICES")
 
 
-def job_environment(scratch: str, home: str = "/tmp") -> dict[str, str]:
+def job_environment(scratch: str, home: str = "/tmp", python_path: str | None = None) -> dict[str, str]:
     env = dict(BASE_ENV)
     env["HOME"] = home
     env["TMPDIR"] = "/tmp"
-    env["PYTHONPATH"] = str(PACKAGE_ROOT)
+    env["PYTHONPATH"] = python_path or str(PACKAGE_ROOT)
     env[SCRATCH_VARIABLE] = scratch
     for name in PASSTHROUGH:
         if name in os.environ:

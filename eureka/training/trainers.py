@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
+from eureka.envs.failures import env_module, training_failure
 from eureka.reward import describe_exception, load_reward
 from eureka.rundir.writer import atomic_write_json
 from eureka.sandbox.base import SandboxLimits
@@ -73,9 +74,10 @@ class GymnasiumTrainer:
                 for seed in seeds:
                     try:
                         members.append(train_member(task, reward_fn, seed, progress, artifacts))
-                    except Exception as exc:  # the reward raised during training
-                        members.append(MemberResult(seed=seed, status="failed",
-                                                    error=describe_exception(exc, candidate.reward_file)))
+                    except Exception as exc:  # the reward (or the env itself) raised during training
+                        error = (training_failure(exc, candidate.reward_file, env_module(task))
+                                 or describe_exception(exc, candidate.reward_file))
+                        members.append(MemberResult(seed=seed, status="failed", error=error))
                     done_before += task.training.timesteps
             outcomes.append(TrainOutcome(candidate_id=candidate.id, members=members))
         return outcomes

@@ -97,9 +97,10 @@ class RunConsole:
     def on_budget_exhausted(self, usage, **_) -> None:
         self.console.print(f"[yellow]budget reached[/] ({usage}): stopping cleanly")
 
-    def on_baseline_trained(self, baseline, fitness, **_) -> None:
+    def on_baseline_trained(self, baseline, fitness, error=None, **_) -> None:
         self._stop_progress()
-        self.console.print(f"  baseline {baseline}: fitness [bold]{_fitness(fitness)}[/]")
+        self.console.print(f"  baseline {baseline}: fitness [bold]{_fitness(fitness)}[/]"
+                           + (f" [red]failed[/]: {escape(error)}" if error else ""))
 
     def on_new_best(self, candidate, fitness, **_) -> None:
         self.console.print(f"  [green]new best[/] {candidate}: {_fitness(fitness)}")
