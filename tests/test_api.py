@@ -68,5 +68,5 @@ def test_run_names_a_setting_it_does_not_know(user_task):
 def test_load_run_of_a_folder_that_is_no_run_says_so(tmp_path):
     from eureka.rundir.store import RunStoreError
 
-    with pytest.raises(RunStoreError, match="not a run directory"):
+    with pytest.raises(RunStoreError, match="run.json"):
         eureka.load_run(tmp_path)
