@@ -27,6 +27,9 @@ from eureka.training.base import (
     TrainOutcome,
 )
 
+from eureka.training.clean_eval import evaluate_outcomes
+from eureka.training.policy import PolicyArch, expected_arch
+
 ProgressFn = Callable[[str, int, int], None]  # (candidate id, step, total)
 
 
@@ -49,6 +52,7 @@ class TrainingRunner:
         self.workers = workers or max(1, os.cpu_count() or 1)
         self.limits = SandboxLimits(timeout_s=task.training.timeout_s, memory_mb=memory_mb,
                                     max_pids=512, cpus=1.0)
+        self._policy_arch: PolicyArch | None = None
 
     def train(self, candidates: list[CandidateCode], progress: ProgressFn | None = None) -> list[TrainOutcome]:
         session = self.session(progress)
@@ -81,13 +85,31 @@ class TrainingRunner:
             (scratch / ARTIFACTS_DIR).mkdir(mode=0o777)
             (scratch / ARTIFACTS_DIR).chmod(0o777)
             result = self.sandbox.run(SandboxJob("eureka.jobs.train", scratch, self.limits))
-            _collect_artifacts(scratch / ARTIFACTS_DIR, candidates)
+            outcomes = self._reported_outcomes(result, candidates)
+            # The score comes from a separate job that sees only the checked policies.
+            return evaluate_outcomes(self.sandbox, self.task, self.policy_arch, self.limits,
+                                     scratch / ARTIFACTS_DIR, outcomes, [c.artifacts for c in candidates],
+                                     lambda root: _collect_artifacts(root, candidates))
         finally:
             stop.set()
             shutil.rmtree(scratch, ignore_errors=True)
+
+    @property
+    def policy_arch(self) -> PolicyArch:
+        if self._policy_arch is None:
+            from eureka.envs import space_info
+
+            self._policy_arch = expected_arch(self.task, space_info(self.task.env))
+        return self._policy_arch
+
+    def _reported_outcomes(self, result, candidates: list[CandidateCode]) -> list[TrainOutcome]:
+        """What the train job says (display data, and each member's own failure)."""
         if result.ok and result.result is not None:
             try:
-                return TrainJobResult.model_validate(result.result).outcomes
+                outcomes = TrainJobResult.model_validate(result.result).outcomes
+                if [o.candidate_id for o in outcomes] == [c.id for c in candidates]:
+                    return outcomes
+                error = "the train job reported other candidates than it was given"
             except ValueError as exc:
                 error = f"the train job wrote an unreadable result: {exc}"
         else:
