@@ -10,6 +10,7 @@ from pathlib import Path
 from eureka.jobs.common import describe_exception, read_job, scratch_from_argv, write_json_atomic, write_result
 from eureka.reward import load_reward
 from eureka.task import task_from_dict
+from eureka.training.exported_reward import EXPORTED_SUFFIX
 from eureka.training.runner import ARTIFACTS_DIR
 from eureka.training.base import PROGRESS_FILE, MemberResult, TrainJobResult, TrainJobSpec, TrainOutcome
 
@@ -59,7 +60,12 @@ def train_jax(spec: TrainJobSpec, scratch: Path) -> list[TrainOutcome]:
     for index, candidate in enumerate(spec.candidates):
         artifacts[candidate.id] = scratch / ARTIFACTS_DIR / str(index)
         artifacts[candidate.id].mkdir(parents=True, exist_ok=True)
-    return train_population_from_files(task, spec.candidates, scratch, progress, artifacts)
+    # Serialized rewards only (the host writes .jaxexport files), and no final evaluation:
+    # the host scores the handed-over policies in a separate job.
+    for candidate in spec.candidates:
+        if not candidate.reward_file.endswith(EXPORTED_SUFFIX):
+            raise SystemExit(f"{candidate.reward_file}: the population trains serialized rewards only")
+    return train_population_from_files(task, spec.candidates, scratch, progress, artifacts, evaluate=False)
 
 
 def main() -> None:

@@ -763,21 +763,31 @@ def train_population_from_files(
     scratch: Path,
     progress: ProgressFn | None = None,
     artifacts: dict[str, Path] | None = None,
+    evaluate: bool = True,
 ) -> list[TrainOutcome]:
     """Load each candidate's reward file (relative to `scratch`) and train the population.
 
-    A file that does not import, or defines no `compute_reward`, fails its candidate only.
+    A `.jaxexport` file is a serialized reward (eureka.training.exported_reward): no Python
+    of it runs here. Any other file is imported as Python (in-process use and tests; the
+    sandboxed train job gets serialized rewards only). A file that does not load fails its
+    candidate only. Without `evaluate`, final fitness is left to the clean evaluation job.
     """
+    from eureka.training.exported_reward import EXPORTED_SUFFIX, load_exported
+
     loaded: list[tuple[str, RewardFn]] = []
     failed: dict[str, str] = {}
     for candidate in candidates:
+        path = scratch / candidate.reward_file
         try:
-            loaded.append((candidate.id, load_reward(scratch / candidate.reward_file)))
+            if candidate.reward_file.endswith(EXPORTED_SUFFIX):
+                loaded.append((candidate.id, load_exported(path.read_bytes(), space_info(task.env))[0]))
+            else:
+                loaded.append((candidate.id, load_reward(path)))
         except (Exception, SystemExit) as exc:  # generated code: fails this candidate only
-            failed[candidate.id] = "importing the reward failed: " + describe_exception(
+            failed[candidate.id] = "loading the reward failed: " + describe_exception(
                 exc, candidate.reward_file
             )
-    outcomes = {o.candidate_id: o for o in train_population(task, loaded, progress, artifacts)}
+    outcomes = {o.candidate_id: o for o in train_population(task, loaded, progress, artifacts, evaluate)}
     for cid, error in failed.items():
         members = [MemberResult(seed=s, status="failed", error=error) for s in task.training.seeds]
         outcomes[cid] = TrainOutcome(candidate_id=cid, members=members)

@@ -28,6 +28,7 @@ from eureka.training.base import (
 )
 
 from eureka.training.clean_eval import evaluate_outcomes
+from eureka.training.exported_reward import EXPORTED_REWARDS, EXPORTED_SUFFIX
 from eureka.training.policy import PolicyArch, expected_arch
 
 ProgressFn = Callable[[str, int, int], None]  # (candidate id, step, total)
@@ -69,12 +70,22 @@ class TrainingRunner:
         scratch = Path(tempfile.mkdtemp(prefix="eureka-train-"))
         stop = threading.Event()
         try:
+            population = self.task.env.backend == "jax"
+            suffix = EXPORTED_SUFFIX if population else ".py"
             spec = TrainJobSpec(
                 task=self.task.model_dump(mode="json"),
-                candidates=[TrainCandidate(id=c.id, reward_file=f"reward_{i}.py") for i, c in enumerate(candidates)],
+                candidates=[TrainCandidate(id=c.id, reward_file=f"reward_{i}{suffix}") for i, c in enumerate(candidates)],
             )
+            unexported: dict[str, str] = {}
             for i, candidate in enumerate(candidates):
-                (scratch / f"reward_{i}.py").write_text(candidate.code)
+                if population:  # no candidate Python in the job that trains the others
+                    blob, why = self._exported(candidate.code)
+                    if blob is None:
+                        unexported[candidate.id] = why
+                    else:
+                        (scratch / f"reward_{i}{suffix}").write_bytes(blob)
+                else:
+                    (scratch / f"reward_{i}.py").write_text(candidate.code)
             (scratch / JOB_FILE).write_text(spec.model_dump_json())
             _open_to_sandbox_user(scratch)
             watcher = None
@@ -87,12 +98,30 @@ class TrainingRunner:
             result = self.sandbox.run(SandboxJob("eureka.jobs.train", scratch, self.limits))
             outcomes = self._reported_outcomes(result, candidates)
             # The score comes from a separate job that sees only the checked policies.
-            return evaluate_outcomes(self.sandbox, self.task, self.policy_arch, self.limits,
-                                     scratch / ARTIFACTS_DIR, outcomes, [c.artifacts for c in candidates],
-                                     lambda root: _collect_artifacts(root, candidates))
+            outcomes = evaluate_outcomes(self.sandbox, self.task, self.policy_arch, self.limits,
+                                         scratch / ARTIFACTS_DIR, outcomes, [c.artifacts for c in candidates],
+                                         lambda root: _collect_artifacts(root, candidates))
+            return [TrainOutcome(candidate_id=o.candidate_id,
+                                 members=[MemberResult(seed=s, status="failed", error=unexported[o.candidate_id])
+                                          for s in self.task.training.seeds])
+                    if o.candidate_id in unexported else o for o in outcomes]
         finally:
             stop.set()
             shutil.rmtree(scratch, ignore_errors=True)
+
+    def _exported(self, code: str) -> tuple[bytes | None, str]:
+        """The reward as the critic serialized it, else serialized now in its own probe job."""
+        blob = EXPORTED_REWARDS.get(code)
+        if blob is not None:
+            return blob, ""
+        from eureka.critic.serialized import export_in_sandbox
+        from eureka.envs import space_info
+
+        blob, why = export_in_sandbox(self.sandbox, SandboxLimits(timeout_s=120.0, memory_mb=2048),
+                                      code, space_info(self.task.env))
+        if blob is not None:
+            EXPORTED_REWARDS.put(code, blob)
+        return blob, why
 
     @property
     def policy_arch(self) -> PolicyArch:
