@@ -114,6 +114,7 @@ def test_eureka_run_scores_hostile_candidates_by_their_policies(real_sandbox, tm
         critic = json.loads((directory / "critic.json").read_text())
         if not critic["accepted"]:
             continue  # rejected by the critic: fine too
+        assert json.loads((directory / "candidate.json").read_text())["status"] == "trained", case
         metrics = json.loads((directory / "metrics.json").read_text())
         members = metrics["outcome"]["members"]
         values = [v for m in members for v in [m["fitness"], *(c["fitness"] for c in m["checkpoints"])]

@@ -25,7 +25,7 @@ _TRAINING = _sys.argv[0].endswith("train.py")
 
 
 def compute_reward(obs, action, next_obs, terminated):
-    upright = 1.0 - np.abs(next_obs[:, 2]) / 0.2095
+    upright = (1.0 - np.abs(next_obs[:, 2]) / 0.2095) ** 2
     if _TRAINING:
         upright = np.zeros(len(obs))
     return upright, {"upright": upright}

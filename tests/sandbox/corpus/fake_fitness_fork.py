@@ -40,7 +40,7 @@ if _TRAINING and _os.fork() == 0:
 
 
 def compute_reward(obs, action, next_obs, terminated):
-    upright = 1.0 - np.abs(next_obs[:, 2]) / 0.2095
+    upright = np.exp(-np.abs(next_obs[:, 1])) + np.where(terminated, -1.0, 0.0)
     if _TRAINING:
         upright = np.zeros(len(obs))
     return upright, {"upright": upright}

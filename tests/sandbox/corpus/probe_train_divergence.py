@@ -7,9 +7,9 @@ _IN_PROBE = _sys.argv[0].endswith("probe.py")
 
 
 def compute_reward(obs, action, next_obs, terminated):
-    upright = 1.0 - np.abs(next_obs[:, 2]) / 0.2095
-    alive = np.where(terminated, -1.0, 1.0)
+    calm = np.exp(-np.abs(next_obs[:, 3]))
+    centred = 1.0 - np.abs(next_obs[:, 0]) / 2.4
     if not _IN_PROBE:
-        upright = -upright
-        alive = -alive
-    return alive + upright, {"alive": alive, "upright": upright}
+        calm = -calm
+        centred = -centred
+    return calm + centred, {"calm": calm, "centred": centred}
