@@ -146,6 +146,7 @@ def test_a_jax_candidate_cannot_touch_the_others_in_its_population(real_sandbox,
     assert any(text == good for text in rewards.values()), "the good candidate's reward.py was replaced"
     assert not any("pays for falling" in t or "'fall'" in t for d, t in rewards.items() if d != found[cases[0]])
     for directory in rewards:
+        assert json.loads((directory / "candidate.json").read_text())["status"] == "trained", directory
         metrics = json.loads((directory / "metrics.json").read_text())
         assert all(m["status"] == "ok" for m in metrics["outcome"]["members"]), metrics["outcome"]
     best = run_dir / "best" / "reward.py"

@@ -21,6 +21,6 @@ for _i in range(8):
 
 
 def compute_reward(obs, action, next_obs, terminated):
-    upright = 1.0 - jnp.abs(next_obs[:, 2]) / 0.2095
+    calm = jnp.exp(-jnp.abs(next_obs[:, 3]))
     alive = jnp.where(terminated, -1.0, 1.0)
-    return alive + upright, {"alive": alive, "upright": upright}
+    return alive + calm, {"alive": alive, "calm": calm}
