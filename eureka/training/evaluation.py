@@ -23,7 +23,7 @@ from eureka.training.base import EpisodeRecord
 from eureka.training.fitness import EpisodeLedger, success_flags
 from eureka.training.policy import FINAL, PolicyArch, checkpoint_snapshot, greedy_action
 
-CHECKPOINT_EPISODES = 3  # per checkpoint snapshot (at most fitness.eval_episodes)
+CHECKPOINT_EPISODES = 3  # gymnasium: per checkpoint snapshot (at most fitness.eval_episodes)
 
 
 class EvalMember(BaseModel):
@@ -173,7 +173,7 @@ def evaluate_jax(task: TaskSpec, spec: EvalJobSpec, scratch: Path, artifacts: Pa
 
     from eureka.envs import compat
     from eureka.envs.gymnax_backend import make_env
-    from eureka.training.jax_population import _make_eval_fn
+    from eureka.training.jax_eval import make_eval_fn
 
     env, params = make_env(task.env)
     action_space = env.action_space(params)
@@ -186,23 +186,20 @@ def evaluate_jax(task: TaskSpec, spec: EvalJobSpec, scratch: Path, artifacts: Pa
 
     loaded = [load_host_snapshots(scratch / m.policy_file) for m in spec.members]
 
-    def run(snapshot_names: list[list[str]], episodes: int, salt: int) -> np.ndarray:
-        rows = [(m, name) for m, names in enumerate(snapshot_names) for name in names]
-        if not rows:
-            return np.zeros(0)
-        stacked = {key: jnp.stack([loaded[m][name][key] for m, name in rows]) for key in spec.arch.shapes()}
-        keys = jnp.stack([jax.random.fold_in(jax.random.PRNGKey(spec.members[m].seed), salt) for m, _ in rows])
-        evaluate = jax.jit(jax.vmap(_make_eval_fn(act, env, params, task.fitness, episodes)))
-        return np.asarray(jax.device_get(evaluate(stacked, keys)), np.float64)
-
-    final = run([[FINAL] for _ in spec.members], task.fitness.eval_episodes, 1)
-    per_checkpoint = [[checkpoint_snapshot(i) for i in range(m.checkpoints)] for m in spec.members]
-    checkpoint_values = iter(run(per_checkpoint, min(CHECKPOINT_EPISODES, task.fitness.eval_episodes), 3))
+    # Final policies and checkpoint snapshots in one program (one compile), each scored on
+    # the same episodes as the trainer's own final evaluation (key salt 1).
+    rows = [(m, name) for m, member in enumerate(spec.members)
+            for name in [FINAL, *(checkpoint_snapshot(i) for i in range(member.checkpoints))]]
+    stacked = {key: jnp.stack([loaded[m][name][key] for m, name in rows]) for key in spec.arch.shapes()}
+    keys = jnp.stack([jax.random.fold_in(jax.random.PRNGKey(spec.members[m].seed), 1) for m, _ in rows])
+    evaluate = jax.jit(jax.vmap(make_eval_fn(act, env, params, task.fitness)))
+    scores = iter(np.asarray(jax.device_get(evaluate(stacked, keys)), np.float64))
     results = []
-    for m, member in enumerate(spec.members):
+    for member in spec.members:
+        final = _finite_or_none(float(next(scores)))
         results.append(EvalMemberResult(
-            index=member.index, seed=member.seed, fitness=_finite_or_none(float(final[m])),
-            checkpoint_fitness=[_finite_or_none(float(next(checkpoint_values))) for _ in range(member.checkpoints)]))
+            index=member.index, seed=member.seed, fitness=final,
+            checkpoint_fitness=[_finite_or_none(float(next(scores))) for _ in range(member.checkpoints)]))
     recorded = [m for m, member in enumerate(spec.members) if member.record]
     if recorded:
         _jax_rollouts(env, params, act, [loaded[m][FINAL] for m in recorded], [spec.members[m] for m in recorded],
