@@ -187,19 +187,24 @@ def evaluate_jax(task: TaskSpec, spec: EvalJobSpec, scratch: Path, artifacts: Pa
     loaded = [load_host_snapshots(scratch / m.policy_file) for m in spec.members]
 
     # Final policies and checkpoint snapshots in one program (one compile), each scored on
-    # the same episodes as the trainer's own final evaluation (key salt 1).
-    rows = [(m, name) for m, member in enumerate(spec.members)
-            for name in [FINAL, *(checkpoint_snapshot(i) for i in range(member.checkpoints))]]
-    stacked = {key: jnp.stack([loaded[m][name][key] for m, name in rows]) for key in spec.arch.shapes()}
-    keys = jnp.stack([jax.random.fold_in(jax.random.PRNGKey(spec.members[m].seed), 1) for m, _ in rows])
-    evaluate = jax.jit(jax.vmap(make_eval_fn(act, env, params, task.fitness)))
-    scores = iter(np.asarray(jax.device_get(evaluate(stacked, keys)), np.float64))
+    # the same episodes as the trainer's own final evaluation (key salt 1). One member's
+    # snapshots at a time (lax.map over members, a fixed-size vmap inside): a policy's score
+    # must not depend on how many others share the job (float results of a vmapped program
+    # can change with its batch size, and a greedy CartPole episode with them).
+    width = 1 + max(m.checkpoints for m in spec.members)
+    names = [[FINAL, *(checkpoint_snapshot(i) for i in range(m.checkpoints))] for m in spec.members]
+    padded = [row + [FINAL] * (width - len(row)) for row in names]
+    stacked = {key: jnp.stack([jnp.stack([loaded[m][name][key] for name in row]) for m, row in enumerate(padded)])
+               for key in spec.arch.shapes()}
+    keys = jnp.stack([jax.random.fold_in(jax.random.PRNGKey(m.seed), 1) for m in spec.members])
+    one_member = jax.vmap(make_eval_fn(act, env, params, task.fitness), in_axes=(0, None))
+    evaluate = jax.jit(lambda policies, member_keys: jax.lax.map(lambda pk: one_member(*pk), (policies, member_keys)))
+    scores = np.asarray(jax.device_get(evaluate(stacked, keys)), np.float64)
     results = []
-    for member in spec.members:
-        final = _finite_or_none(float(next(scores)))
+    for m, member in enumerate(spec.members):
         results.append(EvalMemberResult(
-            index=member.index, seed=member.seed, fitness=final,
-            checkpoint_fitness=[_finite_or_none(float(next(scores))) for _ in range(member.checkpoints)]))
+            index=member.index, seed=member.seed, fitness=_finite_or_none(float(scores[m, 0])),
+            checkpoint_fitness=[_finite_or_none(float(v)) for v in scores[m, 1:1 + member.checkpoints]]))
     recorded = [m for m, member in enumerate(spec.members) if member.record]
     if recorded:
         _jax_rollouts(env, params, act, [loaded[m][FINAL] for m in recorded], [spec.members[m] for m in recorded],

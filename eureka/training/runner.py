@@ -77,9 +77,10 @@ class TrainingRunner:
                 candidates=[TrainCandidate(id=c.id, reward_file=f"reward_{i}{suffix}") for i, c in enumerate(candidates)],
             )
             unexported: dict[str, str] = {}
+            exported = self._export_all([c.code for c in candidates]) if population else []
             for i, candidate in enumerate(candidates):
                 if population:  # no candidate Python in the job that trains the others
-                    blob, why = self._exported(candidate.code)
+                    blob, why = exported[i]
                     if blob is None:
                         unexported[candidate.id] = why
                     else:
@@ -108,6 +109,12 @@ class TrainingRunner:
         finally:
             stop.set()
             shutil.rmtree(scratch, ignore_errors=True)
+
+    def _export_all(self, codes: list[str]) -> list[tuple[bytes | None, str]]:
+        """Each reward serialized; those the critic did not serialize (resume, tuned variants,
+        export --verify) are, each in its own probe job, up to `workers` at once."""
+        with ThreadPoolExecutor(max_workers=self.workers) as pool:
+            return list(pool.map(self._exported, codes))
 
     def _exported(self, code: str) -> tuple[bytes | None, str]:
         """The reward as the critic serialized it, else serialized now in its own probe job."""
