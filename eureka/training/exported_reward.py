@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import hashlib
 import threading
-from typing import Any
 
 from eureka.envs.base import SpaceInfo
 from eureka.reward import RewardFn
