@@ -406,5 +406,6 @@ def verify_export(export_dir: Path, sandbox: Any, seed: int | None = None,
                                     result.recorded_fitness, result.retrained_fitness)
     if member.status != "ok":
         detail = f"training failed: {member.error}"
-    result.checks.append(Check(f"re-train seed {result.seed}", ok, detail))
+    result.checks.append(Check(f"re-train seed {result.seed}", ok,
+                               detail + " (scored by the evaluation job, which runs no reward code)"))
     return result

@@ -16,6 +16,7 @@ Problems are sentences, written for the repair prompt.
 from __future__ import annotations
 
 import ast
+import dataclasses
 import io
 import json
 import re
@@ -30,6 +31,8 @@ import numpy as np
 from eureka.envs.base import SpaceInfo, Transitions
 from eureka.jobs.probe import FIXABLE_SHAPE
 from eureka.critic.prefilter import Episode, check_ranking, episodes_of
+from eureka.critic.serialized import read_exported, score_exported
+from eureka.training.exported_reward import EXPORTED_REWARDS
 from eureka.design.fences import code_block
 from eureka.training.base import FitnessSpec
 from eureka.reward import REWARD_FUNCTION, REWARD_PARAMETERS
@@ -201,10 +204,19 @@ class Critic:
             for path in scratch.iterdir():
                 path.chmod(0o666)
             outcome = self.sandbox.run(SandboxJob("eureka.jobs.probe", scratch, self.limits))
+            exported = read_exported(scratch) if self.space.array_module == "jax" else None
         finally:
             shutil.rmtree(scratch, ignore_errors=True)
+        seconds = outcome.wall_s
+        if exported is not None and outcome.ok and outcome.result and not outcome.result.get("problems"):
+            # jax: the numbers come from the serialized function, in a job that ran no candidate Python
+            outcome = score_exported(self.sandbox, self.limits, exported, self._transitions_npz, self.space)
+            seconds += outcome.wall_s
+            EXPORTED_REWARDS.put(code, exported)
+        elif self.space.array_module == "jax" and outcome.ok and outcome.result and not outcome.result.get("problems"):
+            outcome = dataclasses.replace(outcome, result={"problems": ["the probe did not hand over the serialized reward"]})
         verdict = CriticVerdict("probe", sandbox_verdict=outcome.verdict.value,
-                                sandbox_detail=outcome.detail, probe_seconds=round(outcome.wall_s, 3))
+                                sandbox_detail=outcome.detail, probe_seconds=round(seconds, 3))
         if not outcome.ok:
             last = outcome.log_tail.strip().splitlines()[-3:]
             verdict.problems = [f"running the reward in the sandbox failed: {outcome.detail}"

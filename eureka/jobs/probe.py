@@ -4,10 +4,14 @@ job.json: {"reward_file": "reward.py", "transitions_file": "transitions.npz",
            "array_module": "numpy" | "jax", "space": {SpaceInfo fields}}
 result.json: {"problems": [sentences], "components": [names], "total_mean": float | None,
               "reward_values": [total per transition] | None}
+On jax, an accepted reward is also serialized to reward.jaxexport; with "export_only" the
+job only does that. The host takes its numbers from eureka.jobs.score on that file, not
+from this process, which ran candidate Python.
 """
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -17,6 +21,7 @@ from eureka.jobs.common import describe_exception, read_job, scratch_from_argv, 
 from eureka.reward import load_reward
 
 
+EXPORTED_FILE = "reward.jaxexport"  # jax: the accepted reward, serialized (jax.export)
 FIXABLE_SHAPE = "[fixable] "  # a scalar or (N, 1) output: the critic may broadcast or squeeze it
 
 
@@ -62,11 +67,21 @@ def inspect_output(output: Any, batch: int) -> tuple[list[str], list[str], float
     return problems, names, float(np.mean(values)), [float(v) for v in values]
 
 
+def export_to(scratch: Path, fn: Any, space: SpaceInfo) -> list[str]:
+    """Serialize a jax reward (`EXPORTED_FILE`): later jobs use it, never this Python."""
+    from eureka.training.exported_reward import export_reward
+
+    try:
+        (scratch / EXPORTED_FILE).write_bytes(export_reward(fn, space))
+    except Exception as exc:  # noqa: BLE001 - generated code: any failure is a finding
+        return [f"the reward could not be serialized as a pure JAX function: {describe_exception(exc)}"]
+    return []
+
+
 def main() -> None:
     scratch = scratch_from_argv()
     job = read_job(scratch)
     reward_file = scratch / job["reward_file"]
-    transitions = Transitions.load(scratch / job["transitions_file"])
     space = SpaceInfo(**job["space"])
     try:
         fn = load_reward(reward_file)
@@ -74,6 +89,10 @@ def main() -> None:
         write_result(scratch, {"problems": [f"importing the reward failed: {describe_exception(exc, reward_file.name)}"],
                                "components": [], "total_mean": None})
         return
+    if job.get("export_only"):  # a reward the critic accepted earlier (resume, export --verify, baselines)
+        write_result(scratch, {"problems": export_to(scratch, fn, space), "components": [], "total_mean": None})
+        return
+    transitions = Transitions.load(scratch / job["transitions_file"])
     problems: list[str] = []
     if space.array_module == "jax":
         from eureka.envs.gymnax_backend import trace_check
@@ -91,6 +110,8 @@ def main() -> None:
             problems = [f"calling compute_reward raised {describe_exception(exc, reward_file.name)}"]
         else:
             problems, names, mean, values = inspect_output(output, len(transitions))
+            if not problems and space.array_module == "jax":
+                problems = export_to(scratch, fn, space)
             write_result(scratch, {"problems": problems, "components": names, "total_mean": mean,
                                    "reward_values": values})
             return

@@ -54,7 +54,8 @@ from eureka.training.base import (
     TrainCandidate,
     TrainOutcome,
 )
-from eureka.training.fitness import success_flags
+from eureka.training.jax_eval import make_eval_fn as _make_eval_fn
+from eureka.training.jax_eval import make_success_fn
 
 log = logging.getLogger(__name__)
 
@@ -371,16 +372,6 @@ def make_branch(reward_fn: RewardFn, component_names: Sequence[str], slots: int)
     return branch
 
 
-def make_success_fn(fitness: FitnessSpec) -> SuccessFn:
-    """`fitness.success` as a function of batched arrays, evaluated with jax.numpy."""
-
-    def success(obs, next_obs, terminated, truncated, env_reward):
-        flags = success_flags(fitness, obs, next_obs, terminated, truncated, env_reward, xp=jnp)
-        return jnp.broadcast_to(flags, terminated.shape)
-
-    return success
-
-
 # --------------------------------------------------------------------------- the program
 
 
@@ -401,11 +392,14 @@ def train_population(
     candidates: list[tuple[str, RewardFn]],
     progress: ProgressFn | None = None,
     artifacts: dict[str, Path] | None = None,
+    evaluate: bool = True,
 ) -> list[TrainOutcome]:
     """Train every (candidate, seed) pair of `candidates` x `task.training.seeds` at once.
 
-    With `artifacts` (candidate id -> directory), each candidate's first-seed policy is also
-    recorded as a rollout video there.
+    With `artifacts` (candidate id -> directory), each member's policy is saved there
+    (`policy_seed<seed>.npz`, eureka.training.policy's layout: a snapshot per checkpoint).
+    Without `evaluate`, the final deterministic evaluation is left to the caller (the
+    sandboxed job: the host re-scores the saved policies in a clean evaluation job).
 
     A candidate that cannot be traced (wrong shapes, Python control flow on arrays, ...) is
     reported failed without training; the others train in one compiled program. A member
@@ -430,7 +424,7 @@ def train_population(
         for cid, err in failures.items()
     }
     if runnable:
-        trained = _train_runnable(task, env, base_params, runnable, seeds, progress, started, artifacts)
+        trained = _train_runnable(task, env, base_params, runnable, seeds, progress, started, artifacts, evaluate)
         results.update(trained)
     return [TrainOutcome(candidate_id=cid, members=results[cid]) for cid, _ in candidates]
 
@@ -462,6 +456,7 @@ def _train_runnable(
     progress: ProgressFn | None,
     started: float,
     artifacts: dict[str, Path] | None = None,
+    evaluate_final: bool = True,
 ) -> dict[str, list[MemberResult]]:
     settings = ppo_settings(task.env.id, task.training.hyperparams)
     num_envs = task.training.num_envs
@@ -496,11 +491,13 @@ def _train_runnable(
     train_state = _initial_states(algo, member_seed)
 
     run_chunk = jax.jit(jax.vmap(_make_chunk_fn(algo, slots), in_axes=(0, 0, None)))
-    evaluate = jax.jit(jax.vmap(_make_eval_fn(algo, env, base_params, task.fitness)))
+    evaluate = jax.jit(jax.vmap(_make_eval_fn(_make_greedy_act(algo, env, base_params), env, base_params,
+                                              task.fitness)))
     candidate_index = jnp.asarray(member_candidate)
     train_state = _with_output_types(run_chunk, train_state, candidate_index)
 
     checkpoints: list[list[Checkpoint]] = [[] for _ in member_seed]
+    snapshots: list[dict[str, Any]] = []  # actor parameters of every member, after each chunk
     first_nonfinite = np.full(len(member_seed), -1, np.int64)
     step = 0
     for chunk_number, chunk_iterations in enumerate(schedule.chunk_iterations):
@@ -510,6 +507,8 @@ def _train_runnable(
             log.info("population of %d members: first chunk, compile included, after %.1f s",
                      len(member_seed), time.monotonic() - started)
         step += chunk_iterations * schedule.iteration_steps
+        if artifacts:
+            snapshots.append(jax.device_get(_policy_params(train_state, algo)))
         for member in range(len(member_seed)):
             candidate = runnable[member_candidate[member]]
             stats = jax.tree.map(lambda x: np.asarray(x[member]), chunk.stats)
@@ -520,15 +519,17 @@ def _train_runnable(
         if progress is not None:
             progress(step, schedule.total_steps)
 
-    eval_keys = jnp.stack([jax.random.fold_in(jax.random.PRNGKey(int(s)), 1) for s in member_seed])
-    final_fitness = np.asarray(jax.device_get(evaluate(train_state, eval_keys)), np.float64)
+    if evaluate_final:
+        eval_keys = jnp.stack([jax.random.fold_in(jax.random.PRNGKey(int(s)), 1) for s in member_seed])
+        final_fitness = np.asarray(jax.device_get(evaluate(train_state, eval_keys)), np.float64)
+    else:
+        final_fitness = np.full(len(member_seed), np.nan)
     seconds = time.monotonic() - started
-    log.info("population of %d members x %d env steps trained and evaluated in %.1f s",
+    log.info("population of %d members x %d env steps trained in %.1f s",
              len(member_seed), schedule.total_steps, seconds)
 
-    if artifacts and not compat.family(task.env.id):  # brax/craftax: no Gymnasium twin renders them
-        _record_videos(task, algo, env, base_params, train_state, runnable, member_candidate, member_seed, artifacts)
-        _record_rollouts(algo, env, base_params, train_state, runnable, member_candidate, member_seed, artifacts)
+    if artifacts:
+        _save_policies(snapshots, runnable, member_candidate, member_seed, artifacts)
 
     results: dict[str, list[MemberResult]] = {c.id: [] for c in runnable}
     for member, seed in enumerate(member_seed):
@@ -540,13 +541,13 @@ def _train_runnable(
                 f"(about) of {schedule.total_steps}; the member trained on with 0 in its place"
             )
         fitness = float(final_fitness[member])
-        if error is None and not math.isfinite(fitness):
+        if error is None and evaluate_final and not math.isfinite(fitness):
             error = "the trained policy's evaluation was not finite"
         results[candidate.id].append(MemberResult(
             seed=int(seed),
             status="failed" if error else "ok",
             error=error,
-            fitness=None if error else fitness,
+            fitness=None if error or not evaluate_final else fitness,
             checkpoints=checkpoints[member],
             # Members train together in one program: this is the whole population's wall time.
             train_seconds=seconds,
@@ -555,79 +556,33 @@ def _train_runnable(
     return results
 
 
-def _record_videos(task: TaskSpec, algo: PPO, env: Environment, params: Any, train_state: Any,
-                   runnable: list[_Candidate], member_candidate: np.ndarray, member_seed: np.ndarray,
-                   artifacts: dict[str, Path]) -> None:
-    """A rollout video of each candidate's first-seed policy, rendered by the Gymnasium env of
-    the same id (gymnax's classic-control envs share Gymnasium's dynamics and ids; gymnax
-    itself does not render). Never fails training: `record_rollout` writes why instead."""
-    from eureka.task import EnvSpec
-    from eureka.training.video import record_rollout
+def _policy_params(train_state: Any, algo: PPO) -> dict[str, jax.Array]:
+    """Every member's actor in eureka.training.policy's layout (arrays stacked over members)."""
+    tree = train_state.actor_ts.params["params"]
+    head = tree["action_logits"] if "action_logits" in tree else tree["action_mean"]
+    layers = [tree["features"][f"Dense_{j}"] for j in range(len(tree["features"]))] + [head]
+    params = {}
+    for j, layer in enumerate(layers):
+        params[f"layer{j}.kernel"] = layer["kernel"]
+        params[f"layer{j}.bias"] = layer["bias"]
+    if algo.normalize_observations:
+        params["obs_mean"] = train_state.obs_rms_state.mean
+        params["obs_var"] = train_state.obs_rms_state.var
+    return params
 
-    greedy = jax.jit(_make_greedy_act(algo, env, params))
-    render_spec = EnvSpec(backend="gymnasium", id=task.env.id, max_episode_steps=task.env.max_episode_steps)
-    done: set[str] = set()
+
+def _save_policies(snapshots: list[dict[str, Any]], runnable: list[_Candidate], member_candidate: np.ndarray,
+                   member_seed: np.ndarray, artifacts: dict[str, Path]) -> None:
+    from eureka.training.policy import FINAL, checkpoint_snapshot, policy_file, save_snapshots
+
     for member, candidate_index in enumerate(member_candidate):
         candidate = runnable[candidate_index]
-        if candidate.id in done or candidate.id not in artifacts:
+        if candidate.id not in artifacts or not snapshots:
             continue
-        done.add(candidate.id)
-        state = jax.tree.map(lambda x, m=member: x[m], train_state)
-
-        def act(obs, state=state):
-            return np.asarray(greedy(state, jnp.asarray(obs, jnp.float32)[None]))[0]
-
-        record_rollout(render_spec, act, artifacts[candidate.id], f"rollout_seed{int(member_seed[member])}",
-                       seed=int(member_seed[member]))
-
-
-def _record_rollouts(algo: PPO, env: Environment, params: Any, train_state: Any,
-                     runnable: list[_Candidate], member_candidate: np.ndarray, member_seed: np.ndarray,
-                     artifacts: dict[str, Path]) -> None:
-    """Greedy episodes of each candidate's first-seed policy, as `rollouts_seed<seed>.npz`
-    (eureka.training.rollouts): the next generation's pre-filter scores rewards on them."""
-    from eureka.envs.base import Transitions
-    from eureka.training.rollouts import MAX_ROLLOUT_TRANSITIONS, save_rollouts, whole_episodes
-
-    first = {}  # candidate index -> its first member
-    for member, candidate_index in enumerate(member_candidate):
-        if runnable[candidate_index].id in artifacts:
-            first.setdefault(int(candidate_index), member)
-    if not first:
-        return
-    members = np.asarray(list(first.values()))
-    act = _make_greedy_act(algo, env, params)
-
-    def one_step(carry, key):
-        member_state, obs, state = carry
-        key_step, key_reset = jax.random.split(key)
-        action = act(member_state, obs[None])[0]
-        next_obs, next_state, reward, done, _ = env.step_env(key_step, state, action, params)
-        terminated, truncated = split_done(env, params, next_state, done)
-        reset_obs, reset_state = env.reset_env(key_reset, params)
-        ended = terminated | truncated
-        carry = (member_state, jnp.where(ended, reset_obs, next_obs),
-                 jax.tree.map(lambda a, b: jnp.where(ended, a, b), reset_state, next_state))
-        return carry, (obs, action, next_obs, terminated, truncated, jnp.reshape(reward, ()))
-
-    def rollout(member_state, key):
-        key_reset, key_steps = jax.random.split(key)
-        obs, state = env.reset_env(key_reset, params)
-        _, rows = jax.lax.scan(one_step, (member_state, obs, state),
-                               jax.random.split(key_steps, MAX_ROLLOUT_TRANSITIONS))
-        return rows
-
-    states = jax.tree.map(lambda x: x[members], train_state)
-    keys = jnp.stack([jax.random.fold_in(jax.random.PRNGKey(int(member_seed[m])), 2) for m in members])
-    rows = jax.device_get(jax.jit(jax.vmap(rollout))(states, keys))
-    for row, member in enumerate(members):
-        obs, action, next_obs, terminated, truncated, reward = (np.asarray(x[row]) for x in rows)
-        transitions = Transitions(obs=obs.astype(np.float32).reshape(len(obs), -1), action=action,
-                                  next_obs=next_obs.astype(np.float32).reshape(len(obs), -1),
-                                  terminated=terminated.astype(bool), truncated=truncated.astype(bool),
-                                  env_reward=reward.astype(np.float32))
-        candidate = runnable[member_candidate[member]]
-        save_rollouts(whole_episodes(transitions), artifacts[candidate.id], int(member_seed[member]))
+        per_member = {checkpoint_snapshot(i): {k: np.asarray(v[member]) for k, v in snap.items()}
+                      for i, snap in enumerate(snapshots)}
+        per_member[FINAL] = per_member[checkpoint_snapshot(len(snapshots) - 1)]
+        save_snapshots(artifacts[candidate.id] / policy_file(int(member_seed[member])), per_member)
 
 
 def _initial_states(algo: PPO, member_seed: np.ndarray) -> Any:
@@ -714,57 +669,6 @@ def _make_greedy_act(algo: PPO, env: Environment, params: Any):
     return act
 
 
-def _make_eval_fn(algo: PPO, env: Environment, params: Any, fitness: FitnessSpec):
-    """A deterministic (greedy / mean action) evaluation on the env's own reward."""
-    episodes = fitness.eval_episodes
-    success_fn = make_success_fn(fitness)
-    max_steps = int(getattr(params, "max_steps_in_episode", 10_000))
-    act = _make_greedy_act(algo, env, params)
-
-    def evaluate(train_state, key):
-        key_reset, key_run = jax.random.split(key)
-        obs, state = jax.vmap(env.reset_env, in_axes=(0, None))(
-            jax.random.split(key_reset, episodes), params
-        )
-        zeros_f, zeros_b = jnp.zeros(episodes, jnp.float32), jnp.zeros(episodes, bool)
-        carry = (obs, state, zeros_b, zeros_f, zeros_f, zeros_b, key_run, 0)
-
-        def running(carry):
-            done, t = carry[2], carry[7]
-            return (~jnp.all(done)) & (t < max_steps)
-
-        def one_step(carry):
-            obs, state, done, returns, lengths, successes, key, t = carry
-            key, key_step = jax.random.split(key)
-            action = act(train_state, obs)
-            next_obs, next_state, reward, env_done, _ = jax.vmap(
-                env.step_env, in_axes=(0, 0, 0, None)
-            )(jax.random.split(key_step, episodes), state, action, params)
-            reward = jnp.asarray(reward, jnp.float32).reshape(episodes)
-            terminated, truncated = jax.vmap(split_done, in_axes=(None, None, 0, 0))(
-                env, params, next_state, env_done
-            )
-            ended = terminated | truncated
-            live = ~done
-            succeeded = success_fn(obs, next_obs, terminated, truncated, reward) & ended
-            return (
-                next_obs, next_state, done | ended,
-                returns + jnp.where(live, reward, 0.0),
-                lengths + live.astype(jnp.float32),
-                successes | (live & succeeded),
-                key, t + 1,
-            )
-
-        _, _, _, returns, lengths, successes, _, _ = jax.lax.while_loop(running, one_step, carry)
-        if fitness.metric == "success_rate":
-            return successes.astype(jnp.float32).mean()
-        if fitness.metric == "episode_length":
-            return lengths.mean()
-        return returns.mean()
-
-    return evaluate
-
-
 def _checkpoint(step: int, stats: RolloutStats, candidate: _Candidate,
                 fitness: FitnessSpec) -> Checkpoint:
     steps = max(int(stats.steps), 1)
@@ -797,21 +701,31 @@ def train_population_from_files(
     scratch: Path,
     progress: ProgressFn | None = None,
     artifacts: dict[str, Path] | None = None,
+    evaluate: bool = True,
 ) -> list[TrainOutcome]:
     """Load each candidate's reward file (relative to `scratch`) and train the population.
 
-    A file that does not import, or defines no `compute_reward`, fails its candidate only.
+    A `.jaxexport` file is a serialized reward (eureka.training.exported_reward): no Python
+    of it runs here. Any other file is imported as Python (in-process use and tests; the
+    sandboxed train job gets serialized rewards only). A file that does not load fails its
+    candidate only. Without `evaluate`, final fitness is left to the clean evaluation job.
     """
+    from eureka.training.exported_reward import EXPORTED_SUFFIX, load_exported
+
     loaded: list[tuple[str, RewardFn]] = []
     failed: dict[str, str] = {}
     for candidate in candidates:
+        path = scratch / candidate.reward_file
         try:
-            loaded.append((candidate.id, load_reward(scratch / candidate.reward_file)))
+            if candidate.reward_file.endswith(EXPORTED_SUFFIX):
+                loaded.append((candidate.id, load_exported(path.read_bytes(), space_info(task.env))[0]))
+            else:
+                loaded.append((candidate.id, load_reward(path)))
         except (Exception, SystemExit) as exc:  # generated code: fails this candidate only
-            failed[candidate.id] = "importing the reward failed: " + describe_exception(
+            failed[candidate.id] = "loading the reward failed: " + describe_exception(
                 exc, candidate.reward_file
             )
-    outcomes = {o.candidate_id: o for o in train_population(task, loaded, progress, artifacts)}
+    outcomes = {o.candidate_id: o for o in train_population(task, loaded, progress, artifacts, evaluate)}
     for cid, error in failed.items():
         members = [MemberResult(seed=s, status="failed", error=error) for s in task.training.seeds]
         outcomes[cid] = TrainOutcome(candidate_id=cid, members=members)

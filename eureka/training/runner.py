@@ -28,6 +28,10 @@ from eureka.training.base import (
 )
 from eureka.training.trainers import ARTIFACTS_DIR, trainer_for
 
+from eureka.training.clean_eval import evaluate_outcomes
+from eureka.training.exported_reward import EXPORTED_REWARDS, EXPORTED_SUFFIX
+from eureka.training.policy import PolicyArch, expected_arch
+
 ProgressFn = Callable[[str, int, int], None]  # (candidate id, step, total)
 
 
@@ -49,6 +53,7 @@ class TrainingRunner:
         self.workers = workers or max(1, os.cpu_count() or 1)
         self.limits = SandboxLimits(timeout_s=task.training.timeout_s, memory_mb=memory_mb,
                                     max_pids=512, cpus=1.0)
+        self._policy_arch: PolicyArch | None = None
 
     def train(self, candidates: list[CandidateCode], progress: ProgressFn | None = None) -> list[TrainOutcome]:
         session = self.session(progress)
@@ -65,12 +70,23 @@ class TrainingRunner:
         scratch = Path(tempfile.mkdtemp(prefix="eureka-train-"))
         stop = threading.Event()
         try:
+            population = self.task.env.backend == "jax"
+            suffix = EXPORTED_SUFFIX if population else ".py"
             spec = TrainJobSpec(
                 task=self.task.model_dump(mode="json"),
-                candidates=[TrainCandidate(id=c.id, reward_file=f"reward_{i}.py") for i, c in enumerate(candidates)],
+                candidates=[TrainCandidate(id=c.id, reward_file=f"reward_{i}{suffix}") for i, c in enumerate(candidates)],
             )
+            unexported: dict[str, str] = {}
+            exported = self._export_all([c.code for c in candidates]) if population else []
             for i, candidate in enumerate(candidates):
-                (scratch / f"reward_{i}.py").write_text(candidate.code)
+                if population:  # no candidate Python in the job that trains the others
+                    blob, why = exported[i]
+                    if blob is None:
+                        unexported[candidate.id] = why
+                    else:
+                        (scratch / f"reward_{i}{suffix}").write_bytes(blob)
+                else:
+                    (scratch / f"reward_{i}.py").write_text(candidate.code)
             (scratch / JOB_FILE).write_text(spec.model_dump_json())
             _open_to_sandbox_user(scratch)
             watcher = None
@@ -81,13 +97,55 @@ class TrainingRunner:
             (scratch / ARTIFACTS_DIR).mkdir(mode=0o777)
             (scratch / ARTIFACTS_DIR).chmod(0o777)
             result = self.sandbox.run(SandboxJob("eureka.jobs.train", scratch, self.limits))
-            _collect_artifacts(scratch / ARTIFACTS_DIR, candidates)
+            outcomes = self._reported_outcomes(result, candidates)
+            # The score comes from a separate job that sees only the checked policies.
+            outcomes = evaluate_outcomes(self.sandbox, self.task, self.policy_arch, self.limits,
+                                         scratch / ARTIFACTS_DIR, outcomes, [c.artifacts for c in candidates],
+                                         lambda root: _collect_artifacts(root, candidates))
+            return [TrainOutcome(candidate_id=o.candidate_id,
+                                 members=[MemberResult(seed=s, status="failed", error=unexported[o.candidate_id])
+                                          for s in self.task.training.seeds])
+                    if o.candidate_id in unexported else o for o in outcomes]
         finally:
             stop.set()
             shutil.rmtree(scratch, ignore_errors=True)
+
+    def _export_all(self, codes: list[str]) -> list[tuple[bytes | None, str]]:
+        """Each reward serialized; those the critic did not serialize (resume, tuned variants,
+        export --verify) are, each in its own probe job, up to `workers` at once."""
+        with ThreadPoolExecutor(max_workers=self.workers) as pool:
+            return list(pool.map(self._exported, codes))
+
+    def _exported(self, code: str) -> tuple[bytes | None, str]:
+        """The reward as the critic serialized it, else serialized now in its own probe job."""
+        blob = EXPORTED_REWARDS.get(code)
+        if blob is not None:
+            return blob, ""
+        from eureka.critic.serialized import export_in_sandbox
+        from eureka.envs import space_info
+
+        blob, why = export_in_sandbox(self.sandbox, SandboxLimits(timeout_s=120.0, memory_mb=2048),
+                                      code, space_info(self.task.env))
+        if blob is not None:
+            EXPORTED_REWARDS.put(code, blob)
+        return blob, why
+
+    @property
+    def policy_arch(self) -> PolicyArch:
+        if self._policy_arch is None:
+            from eureka.envs import space_info
+
+            self._policy_arch = expected_arch(self.task, space_info(self.task.env))
+        return self._policy_arch
+
+    def _reported_outcomes(self, result, candidates: list[CandidateCode]) -> list[TrainOutcome]:
+        """What the train job says (display data, and each member's own failure)."""
         if result.ok and result.result is not None:
             try:
-                return TrainJobResult.model_validate(result.result).outcomes
+                outcomes = TrainJobResult.model_validate(result.result).outcomes
+                if [o.candidate_id for o in outcomes] == [c.id for c in candidates]:
+                    return outcomes
+                error = "the train job reported other candidates than it was given"
             except ValueError as exc:
                 error = f"the train job wrote an unreadable result: {exc}"
         else:

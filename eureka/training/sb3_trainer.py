@@ -18,7 +18,8 @@ from eureka.reward import RewardFn
 from eureka.task import TaskSpec
 from eureka.training.base import Checkpoint, EpisodeRecord, MemberResult
 from eureka.training.fitness import EpisodeLedger, success_flags
-from eureka.training.rollouts import RolloutRecorder, save_rollouts
+from eureka.training.policy import FINAL, checkpoint_snapshot, policy_file, save_snapshots
+from eureka.training.rollouts import RolloutRecorder
 
 # rl-zoo3-style settings; task.training.hyperparams override them.
 DEFAULT_PPO = {
@@ -148,7 +149,8 @@ def evaluate_policy_ground_truth(task: TaskSpec, model, seed: int, reward_fn: Re
 def train_member(task: TaskSpec, reward_fn: RewardFn, seed: int,
                  progress: Callable[[int, int], None] | None = None,
                  artifacts: Path | None = None) -> MemberResult:
-    """Train one policy; with `artifacts`, save it there as policy_seed<seed>.zip."""
+    """Train one policy; with `artifacts`, save its parameters there (`policy_seed<seed>.npz`:
+    eureka.training.policy's layout, a snapshot per checkpoint and the final one)."""
     import torch
     from stable_baselines3 import PPO
     from stable_baselines3.common.callbacks import BaseCallback
@@ -166,6 +168,9 @@ def train_member(task: TaskSpec, reward_fn: RewardFn, seed: int,
                  if normalize_reward or normalize_obs else env)
     checkpoints: list[Checkpoint] = []
 
+    snapshots: dict[str, dict[str, np.ndarray]] = {}
+    vec_normalize = train_env if isinstance(train_env, VecNormalize) else None
+
     class Checkpoints(BaseCallback):
         def __init__(self) -> None:
             super().__init__()
@@ -173,6 +178,7 @@ def train_member(task: TaskSpec, reward_fn: RewardFn, seed: int,
 
         def _on_step(self) -> bool:
             if self.num_timesteps >= self.next_at:
+                snapshots[checkpoint_snapshot(len(checkpoints))] = policy_params(self.model, vec_normalize)
                 checkpoints.append(env.checkpoint(self.num_timesteps))
                 self.next_at += every
                 if progress:
@@ -186,22 +192,32 @@ def train_member(task: TaskSpec, reward_fn: RewardFn, seed: int,
     except NonFiniteReward as exc:
         return MemberResult(seed=seed, status="failed", error=str(exc), checkpoints=checkpoints,
                             train_seconds=time.monotonic() - start)
+    snapshots[FINAL] = policy_params(model, vec_normalize)
     if artifacts is not None:
-        model.save(artifacts / f"policy_seed{seed}.zip")
-    if isinstance(train_env, VecNormalize):
-        train_env.training = False
-        if artifacts is not None:
-            train_env.save(str(artifacts / f"vecnormalize_seed{seed}.pkl"))
-        normalize = train_env.normalize_obs
+        save_snapshots(artifacts / policy_file(seed), snapshots)
+    if vec_normalize is not None:
+        vec_normalize.training = False
+        normalize = vec_normalize.normalize_obs
     else:
         normalize = lambda obs: obs  # noqa: E731
-    recorder = RolloutRecorder() if artifacts is not None and seed == task.training.seeds[0] else None
-    fitness, episodes = evaluate_policy_ground_truth(task, model, seed, reward_fn, normalize, recorder)
-    if artifacts is not None and recorder is not None:  # the first seed's policy
-        save_rollouts(recorder.transitions(), artifacts, seed)
-        from eureka.training.video import record_rollout  # never raises: a failure is written to its .json
-
-        record_rollout(task.env, lambda obs: model.predict(normalize(obs), deterministic=True)[0],
-                       artifacts, name=f"rollout_seed{seed}", seed=seed)
+    # The component means of the evaluation episodes are display data for reflection; the
+    # fitness of these episodes is not used: the host re-scores the policy in a clean job.
+    fitness, episodes = evaluate_policy_ground_truth(task, model, seed, reward_fn, normalize)
     return MemberResult(seed=seed, status="ok", fitness=fitness, checkpoints=checkpoints, episodes=episodes,
                         train_seconds=time.monotonic() - start, env_steps=int(model.num_timesteps))
+
+
+def policy_params(model, vec_normalize) -> dict[str, np.ndarray]:
+    """The policy half of an SB3 MlpPolicy in eureka.training.policy's layout."""
+    state = {k: v.detach().cpu().numpy() for k, v in model.policy.state_dict().items()}
+    hidden = sorted(int(k.split(".")[2]) for k in state
+                    if k.startswith("mlp_extractor.policy_net.") and k.endswith(".weight"))
+    names = [f"mlp_extractor.policy_net.{i}" for i in hidden] + ["action_net"]
+    params = {}
+    for j, name in enumerate(names):
+        params[f"layer{j}.kernel"] = state[f"{name}.weight"].T.astype(np.float32)
+        params[f"layer{j}.bias"] = state[f"{name}.bias"].astype(np.float32)
+    if vec_normalize is not None and vec_normalize.norm_obs:
+        params["obs_mean"] = np.asarray(vec_normalize.obs_rms.mean, np.float32)
+        params["obs_var"] = np.asarray(vec_normalize.obs_rms.var, np.float32)
+    return params

@@ -96,10 +96,18 @@ class JaxTrainer:
     def train(self, spec: TrainJobSpec, scratch: Path) -> list[TrainOutcome]:
         from eureka.training.jax_population import train_population_from_files
 
+        from eureka.training.exported_reward import EXPORTED_SUFFIX
+
         task = task_from_dict(spec.task)
+        # Serialized rewards only (the host writes .jaxexport files), and no final evaluation:
+        # the host scores the handed-over policies in a separate job.
+        for candidate in spec.candidates:
+            if not candidate.reward_file.endswith(EXPORTED_SUFFIX):
+                raise SystemExit(f"{candidate.reward_file}: the population trains serialized rewards only")
         artifacts = {candidate.id: _artifacts(scratch, index) for index, candidate in enumerate(spec.candidates)}
         return train_population_from_files(task, spec.candidates, scratch,
-                                           lambda step, total: _write_progress(scratch, step, total), artifacts)
+                                           lambda step, total: _write_progress(scratch, step, total), artifacts,
+                                           evaluate=False)
 
 
 TRAINERS: dict[str, Trainer] = {"gymnasium": GymnasiumTrainer(), "jax": JaxTrainer()}
