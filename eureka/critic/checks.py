@@ -31,7 +31,7 @@ import numpy as np
 from eureka.envs.base import SpaceInfo, Transitions
 from eureka.jobs.probe import FIXABLE_SHAPE
 from eureka.critic.prefilter import Episode, check_ranking, episodes_of
-from eureka.critic.serialized import read_exported, score_exported
+from eureka.training.serialized import read_exported, score_exported
 from eureka.training.exported_reward import EXPORTED_REWARDS
 from eureka.design.fences import code_block
 from eureka.training.base import FitnessSpec

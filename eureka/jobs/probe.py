@@ -19,9 +19,9 @@ import numpy as np
 from eureka.envs.base import SpaceInfo, Transitions
 from eureka.jobs.common import describe_exception, read_job, scratch_from_argv, write_result
 from eureka.reward import load_reward
+from eureka.training.exported_reward import EXPORTED_FILE
 
 
-EXPORTED_FILE = "reward.jaxexport"  # jax: the accepted reward, serialized (jax.export)
 FIXABLE_SHAPE = "[fixable] "  # a scalar or (N, 1) output: the critic may broadcast or squeeze it
 
 

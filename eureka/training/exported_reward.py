@@ -20,6 +20,7 @@ from eureka.reward import RewardFn
 
 EXPORTED_SUFFIX = ".jaxexport"
 MAX_EXPORTED_BYTES = 16 << 20
+EXPORTED_FILE = "reward.jaxexport"  # jax: the accepted reward, serialized (jax.export)
 
 
 def reward_signature(space: SpaceInfo):

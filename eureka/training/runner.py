@@ -121,7 +121,7 @@ class TrainingRunner:
         blob = EXPORTED_REWARDS.get(code)
         if blob is not None:
             return blob, ""
-        from eureka.critic.serialized import export_in_sandbox
+        from eureka.training.serialized import export_in_sandbox
         from eureka.envs import space_info
 
         blob, why = export_in_sandbox(self.sandbox, SandboxLimits(timeout_s=120.0, memory_mb=2048),

@@ -16,10 +16,9 @@ from dataclasses import asdict
 from pathlib import Path
 
 from eureka.envs.base import SpaceInfo
-from eureka.jobs.probe import EXPORTED_FILE
-from eureka.sandbox.base import JOB_FILE, Sandbox, SandboxJob, SandboxLimits, SandboxResult
-from eureka.training.exported_reward import MAX_EXPORTED_BYTES
 
+from eureka.sandbox.base import JOB_FILE, Sandbox, SandboxJob, SandboxLimits, SandboxResult
+from eureka.training.exported_reward import EXPORTED_FILE, MAX_EXPORTED_BYTES
 
 def read_exported(scratch: Path) -> bytes | None:
     """The serialized reward a probe job left, or None (missing, a link, not a file, too big)."""
@@ -36,7 +35,6 @@ def read_exported(scratch: Path) -> bytes | None:
     finally:
         os.close(fd)
 
-
 def score_exported(sandbox: Sandbox, limits: SandboxLimits, blob: bytes, transitions_npz: bytes,
                    space: SpaceInfo) -> SandboxResult:
     scratch = Path(tempfile.mkdtemp(prefix="eureka-score-"))
@@ -51,7 +49,6 @@ def score_exported(sandbox: Sandbox, limits: SandboxLimits, blob: bytes, transit
         return sandbox.run(SandboxJob("eureka.jobs.score", scratch, limits))
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
-
 
 def export_in_sandbox(sandbox: Sandbox, limits: SandboxLimits, code: str, space: SpaceInfo) -> tuple[bytes | None, str]:
     """Serialize a reward accepted earlier (resume, export --verify, baselines): its own probe
