@@ -69,7 +69,7 @@ def made_up_transitions(count: int = 64, seed: int = 0) -> Transitions:
 def every_term(mode: SpecMode) -> dict:
     """One term of every kind, over the mode's quantities, with targets inside their ranges."""
     q = mode.quantities
-    first, second = q[0], q[-1]
+    first, second = q[0], [x for x in q if not x.per_transition][-1]
     mid = 0.0 if first.low is None else (first.low + first.high) / 2
     terms = [
         {"kind": "progress", "quantity": first.name, "toward": mid, "weight": "medium"},
@@ -480,6 +480,7 @@ def test_a_block_of_columns_is_no_scalar_quantity_and_large_observations_name_on
               "obs[:, 41:43]: velocity, in [-1, 1]\n")
     names = {q.name: q.columns for q in derive_quantities(layout, 100)}
     assert names == {"health": (40,), "velocity_0": (41,), "velocity_1": (42,),
-                     "abs_velocity_0": (41,), "abs_velocity_1": (42,)}
+                     "abs_velocity_0": (41,), "abs_velocity_1": (42,), "norm_velocity": (41, 42),
+                     "change_norm_velocity": ()}  # a line over two columns names a vector
     small = {q.name for q in derive_quantities("obs[:, 0]: height, in [0, 2]", 3)}
     assert small == {"height", "obs_1", "obs_2", "abs_obs_1", "abs_obs_2"}
