@@ -6,11 +6,11 @@ Three layers, none of which knows any task:
   atan2(sin X, cos X) where two columns are cos(X) and sin(X), and the magnitude of each;
 - vector groups: consecutive columns whose descriptions differ only in an axis letter
   (x/y/z or i/j/k), or one line over a small column range (``obs[:, 4:6]: goal position``);
-- relations: the length of a group; between two groups of one size, their distance, per-axis
-  difference, cosine and dot product; between a quantity and a described reference (a column
+- relations: the length of a group; between two groups of one size and one stated unit, their
+  distance, per-axis difference, cosine and dot product; between a quantity and a described reference (a column
   named target, goal, desired, reference, setpoint or commanded) sharing a word with it, their
-  difference (wrapped to (-pi, pi] for angles); and the change over one step of each distance,
-  length and difference (next minus current).
+  difference (wrapped to (-pi, pi] for angles); and the change over one step of each distance
+  and reference difference (next minus current).
 
 A quantity is an expression over the state (``next_obs`` now, ``obs`` one step before), or,
 for a change over the step or a custom expression that reads ``next_obs`` or ``action``, over
@@ -144,6 +144,7 @@ AXIS = re.compile(r"(?<![A-Za-z0-9_])(?P<axis>[xyzijk])(?![A-Za-z0-9_])")
 AXIS_ORDERS = ("xyz", "ijk")
 REFERENCE = re.compile(r"\b(?:target|goal|desired|reference|setpoint|commanded)\b", re.IGNORECASE)
 ANGULAR = re.compile(r"\b(?:angle|heading|yaw|radians?|bearing)\b", re.IGNORECASE)
+UNIT = re.compile(r"\bin\s+(?!\[)(?P<unit>[^\s,;\[\]()]+)")
 MAX_RELATIONS = 40  # derived relations offered, at most (a long table drowns a small model)
 
 
@@ -210,6 +211,13 @@ class Group:
     @property
     def columns(self) -> tuple[int, ...]:
         return tuple(m.columns[0] for m in self.members)
+
+    @property
+    def unit(self) -> str | None:
+        """The unit its description states ("in metres"), if any: vectors in different units
+        have no distance."""
+        match = UNIT.search(self.members[0].meaning)
+        return match.group("unit").lower() if match else None
 
     def bound(self) -> float | None:
         """The largest length the documented ranges allow (None where a member has none)."""
@@ -355,7 +363,7 @@ def _relations(columns: list[Quantity], angles: list[Quantity], groups: list[Gro
                             group.columns, 0.0 if bound else None, bound))
     for position, first in enumerate(groups):
         for second in groups[position + 1:]:
-            if len(first.members) != len(second.members):
+            if len(first.members) != len(second.members) or first.unit != second.unit:
                 continue
             both = first.columns + second.columns
             bounds = (first.bound(), second.bound())
@@ -379,7 +387,8 @@ def _relations(columns: list[Quantity], angles: list[Quantity], groups: list[Gro
     for reference in references:
         words = set(reference.name.split("_")) - {w.lower() for w in REFERENCE.findall(reference.meaning)}
         for other in scalars:
-            if other is reference or other in references or not words & set(other.name.split("_")):
+            described = set(other.name.split("_")) | set(re.findall(r"[a-z0-9]+", other.meaning.lower()))
+            if other is reference or other in references or not words & described:
                 continue
             angular = (other.is_angle or ANGULAR.search(other.meaning)) and (
                 reference.is_angle or ANGULAR.search(reference.meaning))
@@ -394,6 +403,8 @@ def _relations(columns: list[Quantity], angles: list[Quantity], groups: list[Gro
             changing.append(add(f"{other.name}_minus_{reference.name}", f"{other.name} minus {reference.name}",
                                 "difference", (), low, high, operands=(other, reference)))
     for quantity in changing:
+        if quantity.kind == "norm":  # the change of a length is mostly a speed the layout already names
+            continue
         add(f"change_{quantity.name}", f"the change of {quantity.name} over the step (next minus current)",
                 "change", (), operands=(quantity,), per_transition=True)
     return found[:MAX_RELATIONS]

@@ -130,14 +130,18 @@ def test_structured_mode_knows_no_task_by_name():
     sources += sorted(PROMPTS_DIR.glob("*.j2"))
     found = {str(p.relative_to(ROOT)): words.findall(p.read_text()) for p in sources}
     assert len(sources) >= 20 and not any(found.values()), {k: v for k, v in found.items() if v}
+    for module in ("design/quantities.py", "design/custom_expression.py", "loop/reflect.py"):
+        assert ROOT / "eureka" / module in sources  # the relations, the custom quantity, the reflection
 
 
 def test_the_module_example_runs():
     import doctest
 
+    import eureka.design.custom_expression
     import eureka.design.spec
 
     assert doctest.testmod(eureka.design.spec).failed == 0
+    assert doctest.testmod(eureka.design.custom_expression).failed == 0
 
 
 # -- schema and validation ------------------------------------------------------------------
