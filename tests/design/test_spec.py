@@ -484,7 +484,6 @@ def test_a_block_of_columns_is_no_scalar_quantity_and_large_observations_name_on
               "obs[:, 41:43]: velocity, in [-1, 1]\n")
     names = {q.name: q.columns for q in derive_quantities(layout, 100)}
     assert names == {"health": (40,), "velocity_0": (41,), "velocity_1": (42,),
-                     "abs_velocity_0": (41,), "abs_velocity_1": (42,), "norm_velocity": (41, 42),
-                     "change_norm_velocity": ()}  # a line over two columns names a vector
+                     "abs_velocity_0": (41,), "abs_velocity_1": (42,), "norm_velocity": (41, 42)}  # a line over two columns names a vector
     small = {q.name for q in derive_quantities("obs[:, 0]: height, in [0, 2]", 3)}
     assert small == {"height", "obs_1", "obs_2", "abs_obs_1", "abs_obs_2"}
