@@ -16,7 +16,7 @@ import numpy as np
 
 from eureka.reward import RewardFn
 from eureka.task import TaskSpec
-from eureka.training.base import Checkpoint, EpisodeRecord, MemberResult
+from eureka.training.base import Checkpoint, EpisodeMotion, EpisodeRecord, MemberResult
 from eureka.training.fitness import EpisodeLedger, success_flags
 from eureka.training.rollouts import RolloutRecorder, save_rollouts
 
@@ -118,6 +118,7 @@ def evaluate_policy_ground_truth(task: TaskSpec, model, seed: int, reward_fn: Re
         obs, _ = env.reset(seed=seed * 1000 + episode)
         sums: dict[str, float] = {}
         env_return, length = 0.0, 0
+        seen = [np.asarray(obs, dtype=np.float64)]
         while True:
             action, _ = model.predict(normalize(obs), deterministic=True)
             next_obs, reward, terminated, truncated, _ = env.step(action)
@@ -134,11 +135,12 @@ def evaluate_policy_ground_truth(task: TaskSpec, model, seed: int, reward_fn: Re
             env_return += float(reward)
             length += 1
             obs = next_obs
+            seen.append(np.asarray(next_obs, dtype=np.float64))
             if done:
                 episodes.append(EpisodeRecord(
                     success=bool(success[0]), length=length, env_return=env_return,
                     ended_by="termination" if terminated else "time_limit",
-                    components={k: v / length for k, v in sums.items()}))
+                    components={k: v / length for k, v in sums.items()}, motion=EpisodeMotion.of(seen)))
                 break
     env.close()
     fitness, _ = ledger.drain()
