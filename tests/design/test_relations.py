@@ -192,3 +192,23 @@ def test_structural_edits_offer_the_distance_in_place_of_separate_coordinates(re
     assert custom_spec is not None
     kept = [e.spec for e in structural_edits(custom_spec, mode.vocabulary, count=20, seed=1)]
     assert kept and all((s.custom is not None) == any(t.quantity == "custom" for t in s.terms) for s in kept)
+
+
+def test_the_jax_point_goal_task_offers_the_distance_and_its_reward_runs_on_the_env(relational):
+    jax = pytest.importorskip("jax")
+    from eureka.envs import gymnax_backend
+
+    task = load_task(TASKS / "point_goal_jax.yaml")
+    space = gymnax_backend.space_info(task.env)
+    transitions = gymnax_backend.sample_transitions(task.env, 128)
+    mode = SpecMode.for_task(task, space, transitions)
+    numpy_task, numpy_space, _ = relational["point_goal"]
+    assert [q.name for q in mode.quantities] == [q.name for q in SpecMode.for_task(numpy_task, numpy_space).quantities]
+    reply = {"ends_on": "time_limit_only", "terms": [
+        {"kind": "progress", "quantity": "distance_position_point_position_goal", "toward": "lower", "weight": "medium"},
+        {"kind": "keep_small", "quantity": "norm_speed_point", "weight": "small"}]}
+    compiled = mode.compile_reply(json.dumps(reply))
+    assert compiled.problems == [] and "import jax.numpy as jnp" in compiled.code
+    reward = jax.jit(lambda o, a, n, t: load_reward_source(compiled.code)(o, a, n, t)[0])
+    total = np.asarray(reward(transitions.obs, transitions.action, transitions.next_obs, transitions.terminated))
+    assert total.shape == (128,) and np.all(np.isfinite(total)) and np.ptp(total) > 0
