@@ -60,7 +60,10 @@ class EpisodeMotion(BaseModel):
     def of(cls, observations: list) -> "EpisodeMotion | None":
         import numpy as np
 
-        array = np.asarray(observations, dtype=np.float64).reshape(len(observations), -1)
+        try:
+            array = np.asarray(observations, dtype=np.float64).reshape(len(observations), -1)
+        except (TypeError, ValueError):  # observations that are not arrays of numbers
+            return None
         if array.shape[0] < 2 or array.shape[1] > 64 or not np.all(np.isfinite(array)):
             return None
         change = np.diff(array, axis=0)
