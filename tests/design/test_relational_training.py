@@ -35,3 +35,16 @@ def test_the_point_goal_human_reward_trains_to_success_and_the_sparse_one_does_n
     assert results["sparse"].fitness is not None and results["sparse"].fitness <= 0.3
     # the evaluation episodes record how the point moved (the reflection's "moved little" / "oscillated")
     assert all(e.motion is not None and len(e.motion.first) == 6 for e in results["human"].episodes)
+
+
+@pytest.mark.timeout(900, method="thread")
+def test_the_point_goal_human_reward_trains_on_the_jax_backend_too():
+    from eureka.training.jax_population import train_population
+
+    task = shrunk("point_goal_jax", 200_000)
+    rewards = [(which, load_reward(task.resolve(Path(getattr(task.baselines, which))))) for which in ("human", "sparse")]
+    human, sparse = train_population(task, rewards)
+    assert human.fitness is not None and human.fitness >= 0.6
+    # measured: with 200k steps the jax PPO also solves it from the sparse reward (1.0), with 100k
+    # not (0.3): compare designers on this backend at a budget where the sparse reward falls short
+    assert sparse.fitness is not None
