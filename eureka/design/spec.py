@@ -218,6 +218,9 @@ class Vocabulary:
         problems = [f"unknown top-level field '{k}': the spec has only \"ends_on\", \"custom\" and \"terms\""
                     for k in data if k not in ("ends_on", CUSTOM, "terms")]
         custom, custom_problems = self.custom_quantity(data.get(CUSTOM))
+        raw_terms = data.get("terms") if isinstance(data.get("terms"), list) else []
+        if custom_problems and not any(isinstance(t, dict) and t.get("quantity") == CUSTOM for t in raw_terms):
+            custom_problems = []  # no term uses it: a small model fills the optional field with anything
         problems += custom_problems
         ends_on = data.get("ends_on")
         if ends_on not in ENDINGS:

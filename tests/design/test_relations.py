@@ -163,6 +163,11 @@ def test_a_custom_quantity_is_probed_on_real_transitions_and_usable_like_a_named
             term["toward"] = "lower"
         return json.dumps({"ends_on": "time_limit_only", "custom": expression, "terms": [term]})
 
+    unused = json.dumps({"ends_on": "time_limit_only", "custom": "custom_dash",
+                         "terms": [{"kind": "keep_small", "quantity": "norm_speed_point", "weight": "small"}]})
+    ignored = mode.compile_reply(unused)  # a custom field no term uses is ignored, whatever it holds
+    assert ignored.problems == [] and ignored.spec is not None and ignored.spec.custom is None
+    assert "unknown name" in mode.compile_reply(reply("custom_dash")).problems[0]
     assert "one number per environment" in mode.compile_reply(reply("obs[:, 0:2] - obs[:, 4:6]")).problems[0]
     assert "same value" in mode.compile_reply(reply("obs[:, 0] * 0")).problems[0]
     assert "not finite" in mode.compile_reply(reply("np.log(obs[:, 0] - obs[:, 0])")).problems[0]
