@@ -4,5 +4,5 @@ import numpy as np
 
 
 def compute_reward(obs, action, next_obs, terminated):
-    beside = (np.hypot(next_obs[:, 0] - next_obs[:, 4], next_obs[:, 1] - next_obs[:, 5]) < 0.15).astype(np.float32)
+    beside = (np.hypot(next_obs[:, 0] - next_obs[:, 4], next_obs[:, 1] - next_obs[:, 5]) < 0.08).astype(np.float32)
     return beside, {"beside": beside}
