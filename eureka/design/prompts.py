@@ -95,6 +95,7 @@ class SpecPromptBuilder:
     model answers with a JSON reward spec, and previous rewards are shown as their specs."""
 
     def __init__(self, task: TaskSpec, space: SpaceInfo, mode: Any, edit_options: int = 6) -> None:
+        from eureka.design.custom_expression import FUNCTIONS
         from eureka.design.spec import WEIGHTS, WIDTHS
 
         self.task = task
@@ -103,7 +104,7 @@ class SpecPromptBuilder:
         self.edit_options = edit_options  # ready-made one-step edits of the parent in a reflection prompt
         vocabulary = mode.vocabulary
         self.system = render("spec_system.j2", space=space, kinds=vocabulary.kinds, weights=list(WEIGHTS),
-                             widths=list(WIDTHS), max_terms=vocabulary.max_terms)
+                             widths=list(WIDTHS), max_terms=vocabulary.max_terms, functions=sorted(FUNCTIONS))
         self.initial = render("spec_initial.j2", task=task, quantities=mode.quantities,
                               action=task.context.action)
 

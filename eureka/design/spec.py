@@ -12,7 +12,11 @@ Nothing here knows any particular task:
 
 - quantities come from the task's own observation layout text (``context.observation``: lines
   such as ``obs[:, 2]: arm angle in radians, in [-0.5, 0.5]``), plus generic derived ones
-  (the magnitude of each, and the angle atan2(sin X, cos X) where two columns are cos(X), sin(X));
+  (the magnitude of each, the angle atan2(sin X, cos X) where two columns are cos(X), sin(X), and
+  relations between vector groups and references: see eureka.design.quantities);
+- a spec may define one "custom" quantity, a short array expression over obs, next_obs and
+  action, admitted by an AST allowlist (eureka.design.custom_expression) and probed on real
+  transitions; terms then use it by the name "custom" like any other quantity;
 - scales come from the documented ranges and from random-policy transitions, so a "medium"
   weight means about the same on every quantity;
 - the compiled module keeps every number as a module-level UPPER_CASE constant, which
@@ -42,7 +46,9 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
-from eureka.design import fences
+from eureka.design import custom_expression, fences
+from eureka.design.quantities import (Calibration, Quantity, _num, _sig, _unique, calibrate,  # noqa: F401
+                                      derive_quantities)
 from eureka.envs.base import SpaceInfo, Transitions
 from eureka.reward import REWARD_FUNCTION
 
@@ -64,6 +70,7 @@ DIRECTIONS = ("higher", "lower")
 SIDES = ("above", "below")
 EPISODE_END_FACTOR = 10.0  # an episode_end term fires once per episode: weigh it like ten steps
 MAX_TERMS = 4
+CUSTOM = "custom"  # the name terms use for the spec's custom quantity
 DEFAULT_GAMMA = 1.0  # of progress terms; see compile_spec
 SPEC_MAX_TOKENS = 320  # a spec of four terms is ~150 tokens; room for whitespace the grammar allows
 
@@ -79,230 +86,7 @@ FIELDS: dict[str, tuple[str, ...]] = {  # each kind's fields, in the order the g
 
 
 # ---------------------------------------------------------------------------------------------
-# Quantities, from the observation layout text
-
-
-@dataclass(frozen=True)
-class Quantity:
-    """A named scalar per environment, computed from observation columns.
-
-    kind: "column" (obs[:, c]), "angle" (atan2 of a sin column over a cos column, columns =
-    (cos, sin)) or "magnitude" (the absolute value of the quantity named `base`).
-    """
-
-    name: str
-    meaning: str
-    kind: Literal["column", "angle", "magnitude"]
-    columns: tuple[int, ...]
-    low: float | None = None
-    high: float | None = None
-    base: str | None = None
-
-    @property
-    def range_text(self) -> str:
-        if self.low is None or self.high is None:
-            return "unbounded"
-        return f"[{_num(self.low)}, {_num(self.high)}]"
-
-    def expression(self, var: str, xp: str, bases: dict[str, "Quantity"]) -> str:
-        """Source text of this quantity over the observation array named `var`."""
-        if self.kind == "column":
-            return f"{var}[:, {self.columns[0]}]"
-        if self.kind == "angle":
-            cos, sin = self.columns
-            return f"{xp}.arctan2({var}[:, {sin}], {var}[:, {cos}])"
-        assert self.base is not None
-        return f"{xp}.abs({bases[self.base].expression(var, xp, bases)})"
-
-    def evaluate(self, array: np.ndarray) -> np.ndarray:
-        """The quantity on a host numpy batch of observations (for calibration)."""
-        if self.kind == "column":
-            return array[:, self.columns[0]]
-        if self.kind == "angle":
-            cos, sin = self.columns
-            return np.arctan2(array[:, sin], array[:, cos])
-        # a magnitude keeps its base's columns: one column, or the (cos, sin) pair of an angle
-        if len(self.columns) == 1:
-            return np.abs(array[:, self.columns[0]])
-        return np.abs(np.arctan2(array[:, self.columns[1]], array[:, self.columns[0]]))
-
-
-LAYOUT_LINE = re.compile(
-    r"^\s*(?:[-*\u2022]\s*)?obs\s*\[\s*(?:(?::|\.\.\.)\s*,\s*)?(?P<first>\d+)(?:\s*:\s*(?P<stop>\d+))?\s*\]"
-    r"\s*(?:[:=\u2013\u2014-]\s*)?(?P<text>.*)$")
-NUMBER = r"[-+]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?|[-+]?\d*\s*\*?\s*(?:pi|\u03c0)|[-+]?inf"
-RANGE = re.compile(rf"\[\s*(?P<low>{NUMBER})\s*,\s*(?P<high>{NUMBER})\s*\]", re.IGNORECASE)
-TRIG = re.compile(r"^\s*(?P<fn>cos|sin)\s*(?:\(\s*(?P<a>[A-Za-z_]\w*)\s*\)|of\s+(?P<b>[A-Za-z_]\w*))", re.IGNORECASE)
-NAME_STOP = re.compile(r"\s(?:in|along|measured|relative|from|between|expressed|given)\s|[,;:\[]")
-NAME_DROP = {"the", "a", "an", "of", "at", "to", "for", "and", "is", "its", "their", "on", "by", "with"}
-NAME_WORDS = 3
-MAX_BLOCK_QUANTITIES = 16  # a layout line over more columns is a block (a map view), not scalar quantities
-MAX_UNDESCRIBED_DIM = 64  # in larger observations, columns the layout does not describe get no name
-
-
-def _num(value: float) -> str:
-    return f"{value:.4g}"
-
-
-def _parse_number(text: str) -> float:
-    text = text.strip().lower().replace("\u03c0", "pi").replace(" ", "")
-    if "pi" in text:
-        factor = text.replace("*", "").replace("pi", "")
-        factor = {"": 1.0, "+": 1.0, "-": -1.0}.get(factor, None) or float(factor)
-        return factor * math.pi
-    return float(text)
-
-
-def _slug(text: str) -> str:
-    """A short identifier from the first words of a description ("ball height in m" -> ball_height)."""
-    trig = TRIG.match(text)
-    if trig:  # "cos(x) of ..." is named after the function and its symbol only
-        return f"{trig.group('fn').lower()}_{(trig.group('a') or trig.group('b')).lower()}"
-    text = re.sub(r"\b(cos|sin|tan|abs|log|exp)\s*\(\s*(\w+)\s*\)", r"\1 \2", text, flags=re.IGNORECASE)
-    text = re.sub(r"\([^)]*\)", " ", text)
-    head = NAME_STOP.split(f" {text} ", maxsplit=1)[0]
-    words = [w for w in re.findall(r"[a-z][a-z0-9_]*", head.lower()) if w not in NAME_DROP]
-    return "_".join(words[:NAME_WORDS])
-
-
-def _finite_range(text: str) -> tuple[float | None, float | None]:
-    match = RANGE.search(text)
-    if not match:
-        return None, None
-    try:
-        low, high = _parse_number(match.group("low")), _parse_number(match.group("high"))
-    except ValueError:
-        return None, None
-    if not (math.isfinite(low) and math.isfinite(high)) or low >= high:
-        return None, None
-    return low, high
-
-
-def derive_quantities(observation: str | None, obs_dim: int) -> list[Quantity]:
-    """Named quantities of a task, from its observation layout text (one line per column).
-
-    Columns the text does not describe are named ``obs_<i>`` (in observations of up to
-    MAX_UNDESCRIBED_DIM columns); a line over more than MAX_BLOCK_QUANTITIES columns (a map
-    view, an image) is a block, not scalars, and gets no quantities; lines naming columns beyond
-    `obs_dim` are ignored, so no quantity can read outside the observation.
-    """
-    described: dict[int, tuple[str, str]] = {}  # column -> (slug, description)
-    blocks: set[int] = set()  # columns of a block such as an image or a map view: no scalar quantities
-    for line in (observation or "").splitlines():
-        match = LAYOUT_LINE.match(line)
-        if not match:
-            continue
-        first = int(match.group("first"))
-        stop = int(match.group("stop")) if match.group("stop") else first + 1
-        if stop - first > MAX_BLOCK_QUANTITIES:
-            blocks.update(range(first, min(stop, obs_dim)))
-            continue
-        text = match.group("text").strip()
-        slug = _slug(text)
-        for offset, column in enumerate(range(first, min(stop, obs_dim))):
-            if column not in described:
-                name = slug if stop - first == 1 else f"{slug or 'obs'}_{offset}"
-                described[column] = (name, text)
-    used: set[str] = set()
-    columns: list[Quantity] = []
-    for column in range(obs_dim):
-        if column in blocks or (column not in described and obs_dim > MAX_UNDESCRIBED_DIM):
-            continue
-        slug, text = described.get(column, ("", ""))
-        name = _unique(_identifier(slug) or f"obs_{column}", used)
-        low, high = _finite_range(text)
-        meaning = text or f"observation column {column} (not described)"
-        columns.append(Quantity(name, meaning, "column", (column,), low, high))
-    angles: list[Quantity] = []
-    trig: dict[str, dict[str, Quantity]] = {}
-    for quantity in columns:
-        match = TRIG.match(quantity.meaning)
-        if match:
-            symbol = match.group("a") or match.group("b")
-            trig.setdefault(symbol, {})[match.group("fn").lower()] = quantity
-    paired: set[str] = set()
-    for symbol, pair in trig.items():
-        if "cos" not in pair or "sin" not in pair:
-            continue
-        cos, sin = pair["cos"], pair["sin"]
-        paired.update((cos.name, sin.name))
-        notes = TRIG.sub("", cos.meaning).strip(" ,;")
-        notes = RANGE.sub("", notes).replace("in ,", "").strip(" ,;")
-        notes = re.sub(r"^in\b[\s;,]*", "", notes).strip(" ,;")
-        meaning = f"the angle {symbol} in radians, atan2({sin.name}, {cos.name})" + (f"; {notes}" if notes else "")
-        name = _unique(_identifier(symbol.lower()) or "angle", used)
-        angles.append(Quantity(name, meaning, "angle", (cos.columns[0], sin.columns[0]), -math.pi, math.pi))
-    magnitudes: list[Quantity] = []
-    for quantity in columns + angles:
-        if quantity.name in paired or (quantity.low is not None and quantity.low >= 0):
-            continue
-        high = None if quantity.low is None or quantity.high is None else max(abs(quantity.low), abs(quantity.high))
-        magnitudes.append(Quantity(_unique(f"abs_{quantity.name}", used), f"the absolute value of {quantity.name}",
-                                   "magnitude", quantity.columns, 0.0 if high is not None else None, high,
-                                   base=quantity.name))
-    return columns + angles + magnitudes
-
-
-def _identifier(text: str) -> str:
-    text = re.sub(r"[^a-z0-9_]+", "_", text.lower()).strip("_")
-    text = re.sub(r"_+", "_", text)
-    return f"q_{text}" if text[:1].isdigit() else text
-
-
-def _unique(name: str, used: set[str]) -> str:
-    candidate, index = name, 2
-    while candidate in used:
-        candidate, index = f"{name}_{index}", index + 1
-    used.add(candidate)
-    return candidate
-
-
-# ---------------------------------------------------------------------------------------------
-# Calibration: what "one unit" of each quantity is
-
-
-@dataclass(frozen=True)
-class Calibration:
-    """Per quantity: `scale` (a typical magnitude; the documented half-range where there is one)
-    and `step` (a typical change in one step, from random-policy transitions); the action scale."""
-
-    scale: dict[str, float]
-    step: dict[str, float]
-    action_scale: float = 1.0
-
-
-def _sig(value: float) -> float:
-    return float(f"{value:.3g}")
-
-
-def calibrate(quantities: list[Quantity], transitions: Transitions | None = None) -> Calibration:
-    scale: dict[str, float] = {}
-    step: dict[str, float] = {}
-    by_name = {q.name: q for q in quantities}
-    for q in quantities:
-        source = by_name[q.base] if q.kind == "magnitude" and q.base else q
-        value = None
-        if source.low is not None and source.high is not None:
-            value = (source.high - source.low) / 2.0
-        elif transitions is not None and len(transitions):
-            values = source.evaluate(np.asarray(transitions.next_obs, dtype=np.float64))
-            value = float(np.percentile(values, 95) - np.percentile(values, 5)) / 2.0
-        scale[q.name] = _sig(value) if value and math.isfinite(value) and value > 0 else 1.0
-        delta = None
-        if transitions is not None and len(transitions):
-            change = np.abs(q.evaluate(np.asarray(transitions.next_obs, dtype=np.float64))
-                            - q.evaluate(np.asarray(transitions.obs, dtype=np.float64)))
-            change = change[np.isfinite(change)]
-            if q.kind in ("angle", "magnitude"):
-                change = change[change < math.pi]  # a wrap of the angle is not a step
-            if change.size:
-                delta = float(np.median(change)) or float(np.mean(change))
-        step[q.name] = _sig(delta) if delta and math.isfinite(delta) and delta > 0 else _sig(scale[q.name] / 20.0)
-    action_scale = 1.0
-    if transitions is not None and len(transitions) and np.issubdtype(np.asarray(transitions.action).dtype, np.floating):
-        magnitude = float(np.percentile(np.abs(transitions.action), 95))
-        action_scale = _sig(magnitude) if magnitude > 0 and math.isfinite(magnitude) else 1.0
-    return Calibration(scale, step, action_scale)
+# Quantities and their calibration: eureka.design.quantities
 
 
 # ---------------------------------------------------------------------------------------------
@@ -340,14 +124,26 @@ class Spec:
     ends_on: str
     terms: tuple[Term, ...]
     notes: tuple[str, ...] = field(default=(), compare=False)  # terms dropped as never paying
+    custom: str | None = None  # the custom quantity's expression (normalised to np.<function>)
 
     def to_json(self) -> dict[str, Any]:
-        return {"ends_on": self.ends_on, "terms": [t.to_json() for t in self.terms]}
+        head: dict[str, Any] = {"ends_on": self.ends_on}
+        if self.custom is not None:
+            head[CUSTOM] = self.custom
+        return {**head, "terms": [t.to_json() for t in self.terms]}
+
+    def with_terms(self, ends_on: str, terms: tuple[Term, ...]) -> dict[str, Any]:
+        """The JSON of a variant with these terms (the custom quantity kept where a term uses it)."""
+        head: dict[str, Any] = {"ends_on": ends_on}
+        if self.custom is not None and any(t.quantity == CUSTOM for t in terms):
+            head[CUSTOM] = self.custom
+        return {**head, "terms": [t.to_json() for t in terms]}
 
     def dumps(self) -> str:
         """Compact JSON, one term per line (what prompts show and the compiled module records)."""
         lines = ",\n  ".join(json.dumps(t.to_json()) for t in self.terms)
-        return f'{{"ends_on": {json.dumps(self.ends_on)}, "terms": [\n  {lines}\n]}}'
+        custom = f"{json.dumps(CUSTOM)}: {json.dumps(self.custom)}, " if self.custom is not None else ""
+        return f'{{"ends_on": {json.dumps(self.ends_on)}, {custom}"terms": [\n  {lines}\n]}}'
 
 
 # ---------------------------------------------------------------------------------------------
@@ -358,9 +154,10 @@ class Vocabulary:
     """What a spec for one task may say: its quantities, the kinds its action space allows."""
 
     def __init__(self, quantities: list[Quantity], space: SpaceInfo, max_terms: int = MAX_TERMS,
-                 semantic_checks: bool = True) -> None:
-        self.quantities = quantities
-        self.by_name = {q.name: q for q in quantities}
+                 semantic_checks: bool = True, transitions: Transitions | None = None) -> None:
+        self.quantities = [q for q in quantities if q.name != CUSTOM]
+        self.by_name = {q.name: q for q in self.quantities}
+        self.transitions = transitions  # real transitions, to probe a custom quantity on
         self.space = space
         self.max_terms = max_terms
         self.semantic_checks = semantic_checks  # False: well-formed specs only (ablations)
@@ -376,8 +173,9 @@ class Vocabulary:
 
         One alternative per ending, so that a grammar never offers a term the ending rules out.
         """
+        names = [q.name for q in self.quantities] + [CUSTOM]
         fields: dict[str, dict[str, Any]] = {
-            "quantity": {"type": "string", "enum": [q.name for q in self.quantities]},
+            "quantity": {"type": "string", "enum": names},
             "toward": {"anyOf": [{"type": "number"}, {"type": "string", "enum": list(DIRECTIONS)}]},
             "target": {"type": "number"},
             "width": {"type": "string", "enum": list(WIDTHS)},
@@ -389,6 +187,9 @@ class Vocabulary:
         def term(kind: str) -> dict[str, Any]:
             properties: dict[str, Any] = {"kind": {"type": "string", "const": kind}}
             properties.update({key: fields[key] for key in FIELDS[kind][1:]})
+            if kind == "progress":  # a potential needs a value before the step: no per-transition quantity
+                states = [q.name for q in self.quantities if not q.per_transition] + [CUSTOM]
+                properties["quantity"] = {"type": "string", "enum": states}
             return {"type": "object", "properties": properties, "required": list(FIELDS[kind]),
                     "additionalProperties": False}
 
@@ -396,6 +197,8 @@ class Vocabulary:
             items = [term(kind) for kind in self.kinds_for(endings[0])]
             return {"type": "object",
                     "properties": {"ends_on": {"type": "string", "enum": endings},
+                                   CUSTOM: {"type": "string", "minLength": 1,
+                                            "maxLength": custom_expression.MAX_LENGTH},
                                    "terms": {"type": "array", "items": {"anyOf": items},
                                              "minItems": 1, "maxItems": self.max_terms}},
                     "required": ["ends_on", "terms"], "additionalProperties": False}
@@ -412,8 +215,13 @@ class Vocabulary:
         if not isinstance(data, dict):
             return None, [f"the spec must be a JSON object {{\"ends_on\": ..., \"terms\": [...]}}; "
                           f"got {type(data).__name__}"]
-        problems = [f"unknown top-level field '{k}': the spec has only \"ends_on\" and \"terms\""
-                    for k in data if k not in ("ends_on", "terms")]
+        problems = [f"unknown top-level field '{k}': the spec has only \"ends_on\", \"custom\" and \"terms\""
+                    for k in data if k not in ("ends_on", CUSTOM, "terms")]
+        custom, custom_problems = self.custom_quantity(data.get(CUSTOM))
+        raw_terms = data.get("terms") if isinstance(data.get("terms"), list) else []
+        if custom_problems and not any(isinstance(t, dict) and t.get("quantity") == CUSTOM for t in raw_terms):
+            custom_problems = []  # no term uses it: a small model fills the optional field with anything
+        problems += custom_problems
         ends_on = data.get("ends_on")
         if ends_on not in ENDINGS:
             problems.append(f"\"ends_on\" must be one of {', '.join(ENDINGS)} (what ends an episode before "
@@ -425,7 +233,7 @@ class Vocabulary:
         parsed: list[Term] = []
         notes: list[str] = []
         for number, raw in enumerate(terms, 1):
-            term, term_problems, note = self._term(number, raw, ends_on if ends_on in ENDINGS else "failure")
+            term, term_problems, note = self._term(number, raw, ends_on if ends_on in ENDINGS else "failure", custom)
             problems.extend(term_problems)
             if note:
                 notes.append(note)
@@ -445,10 +253,30 @@ class Vocabulary:
                             "that pays")
         if problems:
             return None, problems
-        return Spec(str(ends_on), tuple(parsed), tuple(notes)), []
+        used_custom = custom is not None and any(t.quantity == CUSTOM for t in parsed)
+        return Spec(str(ends_on), tuple(parsed), tuple(notes), custom.formula if used_custom else None), []
 
-    def _term(self, number: int, raw: Any, ends_on: str) -> tuple[Term | None, list[str], str | None]:
+    def custom_quantity(self, text: Any) -> tuple[Quantity | None, list[str]]:
+        """The spec's custom quantity (None when it defines none), or the problems with it."""
+        if text is None:
+            return None, []
+        if not isinstance(text, str):
+            return None, [f"\"custom\" must be a string holding one array expression, got {json.dumps(text)[:60]}"]
+        parsed = custom_expression.parse(text, self.space.obs_dim)
+        if parsed.text is None:
+            return None, parsed.problems
+        if self.transitions is not None and len(self.transitions):
+            problems = custom_expression.probe(parsed, *(np.asarray(getattr(self.transitions, k), dtype=np.float64)
+                                                         for k in ("obs", "next_obs", "action")))
+            if problems:
+                return None, problems
+        return Quantity(CUSTOM, f"the custom quantity {parsed.text}", "custom", (), formula=parsed.text,
+                        per_transition=parsed.per_transition), []
+
+    def _term(self, number: int, raw: Any, ends_on: str,
+              custom: Quantity | None = None) -> tuple[Term | None, list[str], str | None]:
         """The term, its problems, and a note when it was dropped as one that can never pay."""
+        by_name = {**self.by_name, CUSTOM: custom} if custom is not None else self.by_name
         where = f"term {number}"
         if not isinstance(raw, dict):
             return None, [f"{where} must be a JSON object, got {json.dumps(raw)[:60]}"], None
@@ -470,11 +298,17 @@ class Vocabulary:
         if problems:
             return None, problems, None
         quantity = raw.get("quantity")
-        if "quantity" in allowed and quantity not in self.by_name:
-            close = difflib.get_close_matches(str(quantity), list(self.by_name), n=1)
+        if "quantity" in allowed and quantity == CUSTOM and custom is None:
+            problems.append(f"{where}: quantity \"custom\" needs the spec's \"custom\" field: one array "
+                            "expression over obs, next_obs and action")
+        elif "quantity" in allowed and quantity not in by_name:
+            close = difflib.get_close_matches(str(quantity), list(by_name), n=1)
             hint = f" (did you mean '{close[0]}'?)" if close else ""
             problems.append(f"{where}: unknown quantity {json.dumps(quantity)}{hint}; use a name from the "
                             "quantity table")
+        elif kind == "progress" and by_name[quantity].per_transition:
+            problems.append(f"{where} (progress): {quantity} is a change over one step, not a value of the "
+                            "state, so it has no progress; use closeness, in_region or keep_small on it")
         problems += self._choice(where, raw, "weight", tuple(WEIGHTS))
         if kind == "in_region":
             problems += self._choice(where, raw, "where", SIDES)
@@ -489,7 +323,7 @@ class Vocabulary:
                 problems.append(f"{where} ({kind}): \"{key}\" must be a number, got {json.dumps(raw.get(key))}")
         if problems:
             return None, problems, None
-        q = self.by_name.get(quantity) if quantity is not None else None
+        q = by_name.get(quantity) if quantity is not None else None
         value_key = {"progress": "toward", "closeness": "target", "in_region": "threshold"}.get(kind)
         value = raw.get(value_key) if value_key else None
         if q is not None and _is_number(value) and q.low is not None and q.high is not None:
@@ -570,7 +404,7 @@ class _Emitter:
 
     def distance(self, name: str, variable: str, target: str) -> str:
         """|variable - target|; for an angle, the short way round (no jump where it wraps)."""
-        if self.quantities[name].kind == "angle":
+        if self.quantities[name].is_angle:
             xp = self.xp
             return f"{xp}.abs({xp}.arctan2({xp}.sin({variable} - {target}), {xp}.cos({variable} - {target})))"
         return f"{self.xp}.abs({variable} - {target})"
@@ -600,7 +434,13 @@ def compile_spec(spec: Spec, vocabulary: Vocabulary, calibration: Calibration,
     little for states with a high potential.
     """
     xp = "jnp" if vocabulary.space.array_module == "jax" else "np"
-    out = _Emitter(xp, vocabulary.by_name, calibration)
+    quantities = dict(vocabulary.by_name)
+    if spec.custom is not None:
+        custom, problems = vocabulary.custom_quantity(spec.custom)
+        assert custom is not None, problems
+        quantities[CUSTOM] = custom
+        calibration = calibration.including(calibrate([custom], vocabulary.transitions))
+    out = _Emitter(xp, quantities, calibration)
     names: set[str] = set()
     components: list[str] = []
     for term in spec.terms:
@@ -734,7 +574,7 @@ def _valid_edits(spec: Spec, vocabulary: Vocabulary, queues: list[list[tuple[str
     chosen: list[Edit] = []
     seen = {json.dumps(spec.to_json())}
     for description, ending, terms in interleaved:
-        variant, _ = vocabulary.validate({"ends_on": ending, "terms": [t.to_json() for t in terms]})
+        variant, _ = vocabulary.validate(spec.with_terms(ending, terms))
         key = json.dumps(variant.to_json()) if variant else ""
         if variant is None or key in seen:
             continue
@@ -760,6 +600,7 @@ def _edit_options(spec: Spec, vocabulary: Vocabulary) -> EditOptions:
             offer("ending", f'ends_on "{ending}" instead of "{spec.ends_on}"', ending, kept)
     magnitude_of = {q.base: q.name for q in vocabulary.quantities if q.kind == "magnitude"}
     base_of = {q.name: q.base for q in vocabulary.quantities if q.kind == "magnitude"}
+    related = _related_quantities(vocabulary)
     for index, term in enumerate(spec.terms):
         label = f"term {index + 1} ({term.component})"
 
@@ -783,6 +624,10 @@ def _edit_options(spec: Spec, vocabulary: Vocabulary) -> EditOptions:
             other_q = magnitude_of.get(term.quantity) or base_of.get(term.quantity)
             if other_q:
                 swap("quantity", f"{label}: quantity {other_q} instead of {term.quantity}", replace(term, quantity=other_q))
+        for other_q in related.get(term.quantity or "", ()):
+            if term.kind == "progress" and vocabulary.by_name[other_q].per_transition:
+                continue
+            swap("quantity", f"{label}: quantity {other_q} instead of {term.quantity}", replace(term, quantity=other_q))
         if len(spec.terms) > 1:
             offer("drop", f"drop {label}", spec.ends_on, spec.terms[:index] + spec.terms[index + 1:])
     if len(spec.terms) < vocabulary.max_terms:
@@ -794,6 +639,25 @@ def _edit_options(spec: Spec, vocabulary: Vocabulary) -> EditOptions:
         for term in additions:
             offer("add", f"add {json.dumps(term.to_json())}", spec.ends_on, spec.terms + (term,))
     return candidates
+
+
+MAX_RELATED = 6  # swaps offered per term: the closest relations first
+
+
+def _related_quantities(vocabulary: Vocabulary) -> dict[str, list[str]]:
+    """Per quantity, the relations that read some of its columns and the columns of a relation it
+    reads: from four terms on single coordinates to the one distance between the two positions,
+    and from a distance to its change over the step (or back)."""
+    relations = [q for q in vocabulary.quantities if q.kind not in ("column", "angle", "magnitude")]
+    related: dict[str, list[str]] = {}
+    for q in vocabulary.quantities:
+        if not q.sources or q.kind == "magnitude":
+            continue
+        near = [r for r in relations if r.name != q.name and q.sources & r.sources]
+        # fewest extra columns first: a relation about this quantity before one that merely touches it
+        near.sort(key=lambda r: (len(r.sources - q.sources), r.kind != "distance", r.name))
+        related[q.name] = [r.name for r in near[:MAX_RELATED]]
+    return related
 
 
 # ---------------------------------------------------------------------------------------------
@@ -881,7 +745,7 @@ class SpecMode:
                  gamma: float = DEFAULT_GAMMA, max_terms: int = MAX_TERMS, semantic_checks: bool = True) -> None:
         self.quantities = quantities
         self.space = space
-        self.vocabulary = Vocabulary(quantities, space, max_terms, semantic_checks)
+        self.vocabulary = Vocabulary(quantities, space, max_terms, semantic_checks, transitions)
         self.calibration = calibrate(quantities, transitions)
         self.gamma = gamma
         self.schema = self.vocabulary.schema()

@@ -28,6 +28,35 @@ class Checkpoint(BaseModel):
     episode_length: float | None = None
 
 
+class EpisodeMotion(BaseModel):
+    """How the observation moved in one evaluation episode (observations of up to 64 columns):
+    where it started and ended, the path length and the share of steps that reversed direction,
+    per column. The reflection names from it what a policy did (moved little, oscillated)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    first: list[float]
+    last: list[float]
+    path: list[float]  # sum over steps of |change|
+    reversals: list[float]  # share of steps whose change has the opposite sign of the previous change
+
+    @classmethod
+    def of(cls, observations: list) -> "EpisodeMotion | None":
+        import numpy as np
+
+        try:
+            array = np.asarray(observations, dtype=np.float64).reshape(len(observations), -1)
+        except (TypeError, ValueError):  # observations that are not arrays of numbers
+            return None
+        if array.shape[0] < 2 or array.shape[1] > 64 or not np.all(np.isfinite(array)):
+            return None
+        change = np.diff(array, axis=0)
+        signs = np.sign(change)
+        flips = (signs[1:] * signs[:-1] < 0).mean(axis=0) if len(change) > 1 else np.zeros(array.shape[1])
+        return cls(first=array[0].tolist(), last=array[-1].tolist(), path=np.abs(change).sum(axis=0).tolist(),
+                   reversals=flips.tolist())
+
+
 class EpisodeRecord(BaseModel):
     """One evaluation episode of a trained policy, for the trajectory analysis."""
 
@@ -38,6 +67,7 @@ class EpisodeRecord(BaseModel):
     ended_by: Literal["termination", "time_limit"]
     env_return: float
     components: dict[str, float] = Field(default_factory=dict)  # mean per step over the episode
+    motion: EpisodeMotion | None = None
 
 
 class MemberResult(BaseModel):

@@ -16,7 +16,7 @@ import numpy as np
 
 from eureka.reward import RewardFn
 from eureka.task import TaskSpec
-from eureka.training.base import Checkpoint, EpisodeRecord, MemberResult
+from eureka.training.base import Checkpoint, EpisodeMotion, EpisodeRecord, MemberResult
 from eureka.training.fitness import EpisodeLedger, success_flags
 from eureka.training.policy import FINAL, checkpoint_snapshot, policy_file, save_snapshots
 from eureka.training.rollouts import RolloutRecorder
@@ -119,6 +119,7 @@ def evaluate_policy_ground_truth(task: TaskSpec, model, seed: int, reward_fn: Re
         obs, _ = env.reset(seed=seed * 1000 + episode)
         sums: dict[str, float] = {}
         env_return, length = 0.0, 0
+        seen = [obs] if np.size(obs) <= 64 else []  # for the motion of the episode (small observations)
         while True:
             action, _ = model.predict(normalize(obs), deterministic=True)
             next_obs, reward, terminated, truncated, _ = env.step(action)
@@ -135,11 +136,13 @@ def evaluate_policy_ground_truth(task: TaskSpec, model, seed: int, reward_fn: Re
             env_return += float(reward)
             length += 1
             obs = next_obs
+            if seen:
+                seen.append(next_obs)
             if done:
                 episodes.append(EpisodeRecord(
                     success=bool(success[0]), length=length, env_return=env_return,
                     ended_by="termination" if terminated else "time_limit",
-                    components={k: v / length for k, v in sums.items()}))
+                    components={k: v / length for k, v in sums.items()}, motion=EpisodeMotion.of(seen)))
                 break
     env.close()
     fitness, _ = ledger.drain()

@@ -21,6 +21,8 @@ class RunConsole:
         self.console = console or Console(stderr=True)
         self.progress: Progress | None = None
         self.tasks: dict[str, Any] = {}
+        self.iteration: int | None = None
+        self.critic_passed: dict[int, set[str]] = {}  # per generation: candidates the critic accepted
 
     def __call__(self, kind: str, data: dict[str, Any]) -> None:
         handler = getattr(self, f"on_{kind}", None)
@@ -32,7 +34,13 @@ class RunConsole:
                            f"{iterations} iterations x {samples} samples")
 
     def on_generation_started(self, iteration, **_) -> None:
+        self.iteration = iteration
+        self.critic_passed.setdefault(iteration, set())
         self.console.rule(f"generation {iteration}")
+
+    def _critic_pass(self, candidate: str) -> None:
+        if self.iteration is not None:
+            self.critic_passed.setdefault(self.iteration, set()).add(candidate)
 
     def on_llm_reply(self, candidate, attempt, completion_tokens, latency_s, **_) -> None:
         what = "reply" if attempt == 0 else f"repair {attempt}"
@@ -46,12 +54,15 @@ class RunConsole:
 
     def on_critic_verdict(self, candidate, accepted, stage, problems, **_) -> None:
         if accepted:
+            self._critic_pass(candidate)
             self.console.print(f"  {candidate}: critic [green]accepted[/]")
         else:
             first = escape(problems[0]) if problems else "rejected"
             self.console.print(f"  {candidate}: critic [red]rejected[/] at {stage}: {first}", highlight=False)
 
     def on_edit_designed(self, candidate, edit, accepted, stage, problems, **_) -> None:
+        if accepted:
+            self._critic_pass(candidate)
         verdict = "[green]accepted[/]" if accepted else f"[red]rejected[/] at {stage}: " + (
             escape(problems[0]) if problems else "")
         self.console.print(f"  {candidate}: edit of the parent ({escape(edit)}): critic {verdict}", highlight=False)
@@ -112,14 +123,17 @@ class RunConsole:
         self._stop_progress()
         table = Table(title=f"run {result.store.run_id}")
         table.add_column("iteration", justify="right")
-        table.add_column("accepted", justify="right")
+        table.add_column("designed", justify="right")
+        table.add_column("critic passed", justify="right")
+        table.add_column("trained", justify="right")  # critic passes that were not duplicates
         table.add_column("best candidate")
         table.add_column("best fitness", justify="right")
         for it in result.iterations:
-            table.add_row(str(it.iteration), f"{it.accepted}/{it.candidates}", it.best_candidate or "-",
-                          _fitness(it.best_fitness))
+            passed = self.critic_passed.get(it.iteration)
+            table.add_row(str(it.iteration), str(it.candidates), "-" if passed is None else str(len(passed)),
+                          str(it.accepted), it.best_candidate or "-", _fitness(it.best_fitness))
         for name, fitness in result.baselines.items():
-            table.add_row("baseline", "", name, _fitness(fitness))
+            table.add_row("baseline", "", "", "", name, _fitness(fitness))
         self.console.print(table)
         if result.budget is not None:
             self.console.print(f"LLM usage: {result.budget.calls} calls, {result.budget.tokens} tokens, "

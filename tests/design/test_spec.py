@@ -69,7 +69,7 @@ def made_up_transitions(count: int = 64, seed: int = 0) -> Transitions:
 def every_term(mode: SpecMode) -> dict:
     """One term of every kind, over the mode's quantities, with targets inside their ranges."""
     q = mode.quantities
-    first, second = q[0], q[-1]
+    first, second = q[0], [x for x in q if not x.per_transition][-1]
     mid = 0.0 if first.low is None else (first.low + first.high) / 2
     terms = [
         {"kind": "progress", "quantity": first.name, "toward": mid, "weight": "medium"},
@@ -130,14 +130,18 @@ def test_structured_mode_knows_no_task_by_name():
     sources += sorted(PROMPTS_DIR.glob("*.j2"))
     found = {str(p.relative_to(ROOT)): words.findall(p.read_text()) for p in sources}
     assert len(sources) >= 20 and not any(found.values()), {k: v for k, v in found.items() if v}
+    for module in ("design/quantities.py", "design/custom_expression.py", "loop/reflect.py"):
+        assert ROOT / "eureka" / module in sources  # the relations, the custom quantity, the reflection
 
 
 def test_the_module_example_runs():
     import doctest
 
+    import eureka.design.custom_expression
     import eureka.design.spec
 
     assert doctest.testmod(eureka.design.spec).failed == 0
+    assert doctest.testmod(eureka.design.custom_expression).failed == 0
 
 
 # -- schema and validation ------------------------------------------------------------------
@@ -447,7 +451,7 @@ def test_grammar_constrained_decoding_gives_valid_specs(shipped):
     free = client.complete(messages, GenerationSettings(temperature=1.0, max_tokens=60))
     jsonschema = pytest.importorskip("jsonschema")
     # what a grammar cannot rule out: numbers outside a range, and specs that are well-formed but unwise
-    semantic = ("outside the range", "earns the most by failing", "learns nothing")
+    semantic = ("outside the range", "earns the most by failing", "learns nothing", "custom expression")
     for _ in range(3):
         reply = client.complete(messages, settings).text
         data, problems = parse_reply(reply)
@@ -480,6 +484,6 @@ def test_a_block_of_columns_is_no_scalar_quantity_and_large_observations_name_on
               "obs[:, 41:43]: velocity, in [-1, 1]\n")
     names = {q.name: q.columns for q in derive_quantities(layout, 100)}
     assert names == {"health": (40,), "velocity_0": (41,), "velocity_1": (42,),
-                     "abs_velocity_0": (41,), "abs_velocity_1": (42,)}
+                     "abs_velocity_0": (41,), "abs_velocity_1": (42,), "norm_velocity": (41, 42)}  # a line over two columns names a vector
     small = {q.name for q in derive_quantities("obs[:, 0]: height, in [0, 2]", 3)}
     assert small == {"height", "obs_1", "obs_2", "abs_obs_1", "abs_obs_2"}

@@ -72,3 +72,57 @@ def test_trajectory_analysis_for_returns_uses_halves() -> None:
     assert "min 10, mean 182, max 400" in text
     assert "upright: 3.5 vs 0.15" in text
     assert "<- pays more" not in text
+
+
+def test_a_fitness_of_zero_is_printed_as_zero_not_nan() -> None:
+    text = reflect(outcome([0, 0, 0], {"height": [0.1, 0.2, 0.3]}, final=0.0), FitnessSpec()).text
+    assert "(deterministic evaluation): 0" in text and "nan" not in text
+
+
+def test_the_reflection_never_contradicts_a_successful_evaluation() -> None:
+    """Seen: a 10/10 deterministic evaluation was told "the task score stays near zero" because the
+    stochastic training episodes never succeeded."""
+    spec = FitnessSpec(metric="success_rate", success="terminated")
+    reflection = reflect(outcome([0, 0, 0], {"height": [0.1, 0.2, 0.3]}, final=1.0), spec)
+    assert not any("stays near zero" in a for a in reflection.advice)
+    assert any("deterministic evaluation scored 1" in a for a in reflection.advice)
+
+
+def episodes_moving(paths: list[list[list[float]]], success: bool = False):
+    from eureka.training.base import EpisodeMotion, EpisodeRecord
+
+    return [EpisodeRecord(success=success, length=len(p) - 1, ended_by="time_limit", env_return=0.0,
+                          motion=EpisodeMotion.of(p)) for p in paths]
+
+
+def with_episodes(episodes, final: float = 0.0) -> TrainOutcome:
+    base = outcome([0, 0, 0], {"closeness": [0.1, 0.2, 0.3]}, final=final)
+    base.members[0].episodes = episodes
+    return base
+
+
+SPEC = FitnessSpec(metric="success_rate", success="truncated")
+
+
+def test_a_policy_that_stays_still_is_named_as_such() -> None:
+    """A reward-hacking policy that learned to stay put got generic advice only; now it is named."""
+    starts = [[-0.5, 0.3, 0.6], [0.4, -0.2, -0.7], [0.1, 0.8, 0.2]]
+    paths = [[start, [start[0] + 0.01, start[1], start[2]], [start[0] + 0.01, start[1], start[2]]] for start in starts]
+    reflection = reflect(with_episodes(episodes_moving(paths)), SPEC)
+    [said] = [a for a in reflection.advice if "moved little" in a]
+    assert "obs[:, 0] by 0.01" in said and "relation" in said
+
+
+def test_a_policy_that_oscillates_is_named_as_such() -> None:
+    paths = [[[start + (0.3 if k % 2 else 0.0), 0.0] for k in range(20)] for start in (-0.5, 0.0, 0.5)]
+    reflection = reflect(with_episodes(episodes_moving(paths)), SPEC)
+    assert any("oscillated" in a and "obs[:, 0]" in a for a in reflection.advice)
+
+
+def test_a_policy_that_moves_elsewhere_is_told_so_and_a_successful_one_is_not() -> None:
+    paths = [[[start, 0.0], [start + 0.5, 0.0], [start + 1.0, 0.0]] for start in (-0.5, 0.0, 0.5)]
+    reflection = reflect(with_episodes(episodes_moving(paths)), SPEC)
+    assert any("did not end where success is measured" in a and "obs[:, 0] from 0 to 1" in a
+               for a in reflection.advice)
+    succeeded = reflect(with_episodes(episodes_moving(paths, success=True), final=1.0), SPEC)
+    assert not any("policy moved" in a for a in succeeded.advice)

@@ -1,0 +1,219 @@
+"""Relations between quantities and the custom quantity, on test tasks of our own (tests/data/tasks:
+point_goal, escort, heading; none shipped) whose rewards need a relation."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from eureka.design import custom_expression
+from eureka.design.spec import SpecMode, Spec, Term, structural_edits
+from eureka.envs.base import SpaceInfo
+from eureka.envs.gymnasium_backend import sample_transitions, space_info
+from eureka.reward import load_reward
+from eureka.task import load_task
+
+ROOT = Path(__file__).resolve().parents[2]
+TASKS = ROOT / "tests" / "data" / "tasks"
+RELATIONAL = ("point_goal", "escort", "heading")
+
+
+@pytest.fixture(scope="module")
+def relational() -> dict[str, tuple]:
+    out = {}
+    for name in RELATIONAL:
+        task = load_task(TASKS / f"{name}.yaml")
+        space = space_info(task.env)
+        out[name] = (task, space, sample_transitions(task.env, count=256, seed=0))
+    return out
+
+
+def load_reward_source(code: str):
+    import tempfile
+
+    folder = Path(tempfile.mkdtemp(prefix="relations-"))
+    (folder / "reward.py").write_text(code)
+    return load_reward(folder / "reward.py")
+
+
+def run(code: str, transitions) -> tuple[np.ndarray, dict]:
+    reward = load_reward_source(code)
+    return reward(transitions.obs, transitions.action, transitions.next_obs, transitions.terminated)
+
+
+def hypot(array: np.ndarray, a: tuple[int, int], b: tuple[int, int]) -> np.ndarray:
+    return np.hypot(array[:, a[0]] - array[:, b[0]], array[:, a[1]] - array[:, b[1]])
+
+
+NEEDED = {  # task -> (the relation its reward needs, its kind, columns of the two vectors or None)
+    "point_goal": ("distance_position_point_position_goal", "distance"),
+    "escort": ("distance_escort_position_beacon_position", "distance"),
+    "heading": ("psi_minus_target_heading", "angle_difference"),
+}
+
+
+@pytest.mark.parametrize("name", RELATIONAL)
+def test_the_vocabulary_of_each_relational_task_offers_the_relation_its_reward_needs(relational, name):
+    task, space, transitions = relational[name]
+    mode = SpecMode.for_task(task, space, transitions)
+    quantity, kind = NEEDED[name]
+    assert mode.vocabulary.by_name[quantity].kind == kind
+    assert quantity in json.dumps(mode.schema)
+    assert f"change_{quantity}" in mode.vocabulary.by_name  # its change over the step, too
+    # the relation has a scale and a step from the calibration, like a column
+    assert mode.calibration.scale[quantity] > 0 and mode.calibration.step[quantity] > 0
+
+
+def test_vectors_in_different_units_have_no_distance(relational):
+    task, space, _ = relational["point_goal"]
+    names = {q.name for q in SpecMode.for_task(task, space).quantities}
+    assert "norm_speed_point" in names and "distance_position_point_position_goal" in names
+    assert not any(n.startswith("distance_") and "speed" in n for n in names)
+
+
+def test_a_relation_compiles_to_numpy_and_means_what_it_says(relational):
+    task, space, transitions = relational["point_goal"]
+    mode = SpecMode.for_task(task, space, transitions)
+    reply = {"ends_on": "time_limit_only", "terms": [
+        {"kind": "progress", "quantity": "distance_position_point_position_goal", "toward": "lower", "weight": "medium"},
+        {"kind": "keep_small", "quantity": "change_distance_position_point_position_goal", "weight": "small"},
+        {"kind": "closeness", "quantity": "position_point_minus_position_goal_x", "target": 0, "width": "narrow",
+         "weight": "small"},
+        {"kind": "in_region", "quantity": "cosine_position_point_position_goal", "where": "above", "threshold": 0.5,
+         "weight": "small"}]}
+    compiled = mode.compile_reply(json.dumps(reply))
+    assert compiled.problems == [] and compiled.code is not None
+    total, parts = run(compiled.code, transitions)
+    assert total.shape == (len(transitions),) and np.all(np.isfinite(total))
+    after, before = hypot(transitions.next_obs, (0, 1), (4, 5)), hypot(transitions.obs, (0, 1), (4, 5))
+    step = mode.calibration.step["distance_position_point_position_goal"]
+    expected = 1.0 * (-after / step + before / step)
+    np.testing.assert_allclose(parts["progress_distance_position_point_position_goal"], expected, rtol=1e-4, atol=1e-4)
+    change_scale = mode.calibration.scale["change_distance_position_point_position_goal"]
+    np.testing.assert_allclose(parts["keep_small_change_distance_position_point_position_goal"],
+                               -0.3 * np.square((after - before) / change_scale), rtol=1e-4, atol=1e-5)
+
+
+def test_a_wrapped_angle_difference_takes_the_short_way_round(relational):
+    task, space, transitions = relational["heading"]
+    mode = SpecMode.for_task(task, space, transitions)
+    error = mode.vocabulary.by_name["psi_minus_target_heading"]
+    obs = np.array([[math.cos(3.0), math.sin(3.0), 0.0, -3.0]])
+    assert error.evaluate(obs)[0] == pytest.approx(6.0 - 2 * math.pi)
+
+
+def test_relations_and_a_custom_quantity_trace_under_jax(relational):
+    jax = pytest.importorskip("jax")
+    task, numpy_space, transitions = relational["escort"]
+    space = SpaceInfo(numpy_space.obs_dim, "continuous", numpy_space.action_dim, "jax")
+    reply = {"ends_on": "time_limit_only",
+             "custom": "np.sum(np.square(next_obs[:, 2:4] - next_obs[:, 6:8]), axis=1)",
+             "terms": [{"kind": "progress", "quantity": "distance_escort_position_beacon_position",
+                        "toward": "lower", "weight": "medium"},
+                       {"kind": "keep_small", "quantity": "custom", "weight": "small"},
+                       {"kind": "closeness", "quantity": "cosine_escort_motion_beacon_motion", "target": 1,
+                        "width": "wide", "weight": "small"}]}
+    codes = {}
+    for module_space in (numpy_space, space):
+        compiled = SpecMode.for_task(task, module_space, transitions).compile_reply(json.dumps(reply))
+        assert compiled.problems == [], compiled.problems
+        codes[module_space.array_module] = compiled.code
+    body = codes["jax"].split('"""')[2]  # after the docstring, which records the spec as written
+    assert "jnp.sum(jnp.square(next_obs[:, 2:4]" in body and "np." not in body.replace("jnp.", "")
+    expected, _ = run(codes["numpy"], transitions)
+    reward = load_reward_source(codes["jax"])
+    traced = jax.jit(lambda o, a, n, t: reward(o, a, n, t)[0])
+    got = traced(transitions.obs, transitions.action, transitions.next_obs, transitions.terminated)
+    np.testing.assert_allclose(np.asarray(got), expected, rtol=1e-4, atol=1e-4)
+
+
+# -- the custom quantity ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("text, problem", [
+    ("obs.__class__", "attribute"),
+    ("__import__('os')", "may not call"),
+    ("np.load(obs)", "may not call"),
+    ("open", "unknown name"),
+    ("obs[:, 0] ** obs[:, 1]", "power"),
+    ("[x for x in obs]", "may not contain"),
+    ("lambda: 0", "may not contain"),
+    ("np.sum(obs, axis=1, out=obs)", "keyword"),
+    ("obs[:, 40]", "outside the observation"),
+    ("'text'", "numbers"),
+    ("1 + 2", "reads none"),
+    ("obs[:, (0)", "not a valid expression"),
+])
+def test_the_custom_expression_allowlist_refuses_anything_but_array_arithmetic(text, problem):
+    parsed = custom_expression.parse(text, 6)
+    assert parsed.text is None and any(problem in p for p in parsed.problems), parsed.problems
+
+
+def test_a_custom_quantity_is_probed_on_real_transitions_and_usable_like_a_named_one(relational):
+    task, space, transitions = relational["point_goal"]
+    mode = SpecMode.for_task(task, space, transitions)
+
+    def reply(expression: str, kind: str = "keep_small") -> str:
+        term = {"kind": kind, "quantity": "custom", "weight": "medium"}
+        if kind == "progress":
+            term["toward"] = "lower"
+        return json.dumps({"ends_on": "time_limit_only", "custom": expression, "terms": [term]})
+
+    unused = json.dumps({"ends_on": "time_limit_only", "custom": "custom_dash",
+                         "terms": [{"kind": "keep_small", "quantity": "norm_speed_point", "weight": "small"}]})
+    ignored = mode.compile_reply(unused)  # a custom field no term uses is ignored, whatever it holds
+    assert ignored.problems == [] and ignored.spec is not None and ignored.spec.custom is None
+    assert "unknown name" in mode.compile_reply(reply("custom_dash")).problems[0]
+    assert "one number per environment" in mode.compile_reply(reply("obs[:, 0:2] - obs[:, 4:6]")).problems[0]
+    assert "same value" in mode.compile_reply(reply("obs[:, 0] * 0")).problems[0]
+    assert "not finite" in mode.compile_reply(reply("np.log(obs[:, 0] - obs[:, 0])")).problems[0]
+    assert "no progress" in mode.compile_reply(reply("next_obs[:, 0] - obs[:, 0]", "progress")).problems[0]
+    # a state quantity (it reads obs only) is a progress potential: obs is the state before and after
+    good = mode.compile_reply(reply("np.linalg.norm(obs[:, 0:2] - obs[:, 4:6], axis=1)", "progress"))
+    assert good.problems == [] and good.spec is not None and good.spec.custom
+    total, parts = run(good.code, transitions)
+    step = mode.calibration.step["distance_position_point_position_goal"]
+    after, before = hypot(transitions.next_obs, (0, 1), (4, 5)), hypot(transitions.obs, (0, 1), (4, 5))
+    assert np.corrcoef(total, before - after)[0, 1] > 0.999 and step > 0
+    assert mode.spec_of(good.code) == good.spec  # the compiled module records it
+
+
+def test_structural_edits_offer_the_distance_in_place_of_separate_coordinates(relational):
+    """The failure that motivated relations: four progress terms on single coordinates."""
+    task, space, transitions = relational["point_goal"]
+    mode = SpecMode.for_task(task, space, transitions)
+    coordinates = ("x_position_goal", "y_position_goal", "x_position_point", "y_position_point")
+    spec = Spec("time_limit_only", tuple(Term("progress", "medium", quantity=q, toward="lower") for q in coordinates))
+    offered = structural_edits(spec, mode.vocabulary, count=40, seed=0)
+    assert any("distance_position_point_position_goal" in e.description and "quantity" in e.description
+               for e in offered)
+    custom_spec = mode.spec_of(json.dumps({"ends_on": "time_limit_only", "custom": "obs[:, 0] - obs[:, 4]", "terms": [
+        {"kind": "progress", "quantity": "custom", "toward": 0, "weight": "medium"},
+        {"kind": "keep_small", "quantity": "norm_speed_point", "weight": "small"}]}))
+    assert custom_spec is not None
+    kept = [e.spec for e in structural_edits(custom_spec, mode.vocabulary, count=20, seed=1)]
+    assert kept and all((s.custom is not None) == any(t.quantity == "custom" for t in s.terms) for s in kept)
+
+
+def test_the_jax_point_goal_task_offers_the_distance_and_its_reward_runs_on_the_env(relational):
+    jax = pytest.importorskip("jax")
+    from eureka.envs import gymnax_backend
+
+    task = load_task(TASKS / "point_goal_jax.yaml")
+    space = gymnax_backend.space_info(task.env)
+    transitions = gymnax_backend.sample_transitions(task.env, 128)
+    mode = SpecMode.for_task(task, space, transitions)
+    numpy_task, numpy_space, _ = relational["point_goal"]
+    assert [q.name for q in mode.quantities] == [q.name for q in SpecMode.for_task(numpy_task, numpy_space).quantities]
+    reply = {"ends_on": "time_limit_only", "terms": [
+        {"kind": "progress", "quantity": "distance_position_point_position_goal", "toward": "lower", "weight": "medium"},
+        {"kind": "keep_small", "quantity": "norm_speed_point", "weight": "small"}]}
+    compiled = mode.compile_reply(json.dumps(reply))
+    assert compiled.problems == [] and "import jax.numpy as jnp" in compiled.code
+    reward = jax.jit(lambda o, a, n, t: load_reward_source(compiled.code)(o, a, n, t)[0])
+    total = np.asarray(reward(transitions.obs, transitions.action, transitions.next_obs, transitions.terminated))
+    assert total.shape == (128,) and np.all(np.isfinite(total)) and np.ptp(total) > 0
