@@ -8,7 +8,8 @@ from pathlib import Path
 
 from eureka.critic.checks import Critic
 from eureka.envs import sample_transitions, space_info
-from eureka.design.llm import make_client, resolve_model
+from eureka.design.llm import make_run_client, resolve_model
+from eureka.design.llm.budget import Budget
 from eureka.design.llm.base import GenerationSettings
 from eureka.design.prompts import PromptBuilder
 from eureka.sandbox import SandboxLimits, make_sandbox
@@ -44,7 +45,8 @@ class RunOptions:
 def build_search(task: TaskSpec, store: RunStore, settings: SearchSettings,
                  listener: Listener | None = None, workers: int | None = None) -> Search:
     sandbox = make_sandbox(settings.sandbox)
-    client = make_client(settings.model, seed=settings.seed)
+    client = make_run_client(settings.model, task.llm, Budget(settings.max_tokens, settings.max_cost_usd),
+                             seed=settings.seed)
     space = space_info(task.env)
     transitions = sample_transitions(task.env, PROBE_TRANSITIONS, seed=0)
     spec_mode, prompts = None, PromptBuilder(task, space)
@@ -54,7 +56,7 @@ def build_search(task: TaskSpec, store: RunStore, settings: SearchSettings,
 
         spec_mode = SpecMode.for_task(task, space, transitions, semantic_checks=settings.selection)
         prompts = SpecPromptBuilder(task, space, spec_mode)
-    return Search(
+    search = Search(
         task=task,
         client=client,
         critic=Critic(sandbox, space, transitions, probe_limits(task), fitness=task.fitness,
@@ -67,6 +69,8 @@ def build_search(task: TaskSpec, store: RunStore, settings: SearchSettings,
         indexer=update_index,
         spec_mode=spec_mode,
     )
+    client.listener = lambda kind, data: search.emit(kind, **data)  # llm_retry events
+    return search
 
 
 def probe_limits(task: TaskSpec) -> SandboxLimits:

@@ -16,9 +16,11 @@ from typing import Any, Callable
 from pydantic import BaseModel, ConfigDict
 
 from eureka.loop.reflect import Reflection, reflect
-from eureka.critic.checks import Critic, CriticVerdict, parse_review
+from eureka.critic.checks import Critic, CriticVerdict, Review
+from eureka.critic.review import review_with_second_chance
 from eureka.loop.database import CandidateRecord, Migration, ProgramDatabase
-from eureka.design.llm.base import Completion, GenerationSettings, LLMClient, LLMError, Message
+from eureka.design.llm.base import (BudgetRefused, Completion, GenerationSettings, LLMClient, LLMError, Message,
+                                    ProviderUnavailable)
 from eureka.design.llm.budget import Budget
 from eureka.critic.novelty import reward_distance
 from eureka.design.prompts import PromptBuilder
@@ -161,8 +163,9 @@ class Search:
         self.chosen_parent: Elite | None = None  # a person's choice for the next generation only
         self.baselines: dict[str, float | None] = {}
         self.database = ProgramDatabase(critic.transitions, self.better)
-        self.budget = Budget(settings.max_tokens, settings.max_cost_usd)
+        self.budget = getattr(client, "budget", None) or Budget(settings.max_tokens, settings.max_cost_usd)
         self.filters: Counter[str] = Counter()  # trainings saved, by filter
+        self.finished_filters: Counter[str] = Counter()  # as they were after the last finished generation
         self.stop_reason = "completed"
         self.distance_to_human: float | None = None
         self.replay: dict[str, Completion] = {}  # recorded replies by purpose (a resumed run)
@@ -176,7 +179,9 @@ class Search:
         self.iterations = [IterationSummary.model_validate(it) for it in run.get("iterations", [])]
         self.baselines = dict(run.get("baselines") or {})
         self.feedback_log = list(run.get("feedback") or [])
-        self.filters.update(run.get("filters") or {})
+        # the unfinished generation is redone and counts its filters again
+        self.filters.update(run.get("filters_finished", run.get("filters")) or {})
+        self.finished_filters = Counter(self.filters)
         self.replay = self.store.recorded_replies()
         for completion in self.replay.values():
             self.budget.charge(completion)
@@ -258,6 +263,7 @@ class Search:
             "versions": library_versions(),
             "usage": self.budget.to_json(),
             "filters": dict(self.filters),
+            "filters_finished": dict(self.finished_filters),
             "best_distance_to_human": self.distance_to_human,
             "islands": [{"island": island, "best_candidate": elite.record.id, "best_fitness": elite.record.fitness}
                         for island, elite in sorted(self.island_elites.items())],
@@ -286,17 +292,26 @@ class Search:
         try:
             for iteration in range(len(self.iterations), self.settings.iterations):
                 self.run_iteration(iteration)
+                self.finished_filters = Counter(self.filters)
                 self.write_run_json("running")
                 self.index()
                 if self.reached_target():
-                    self.stop_reason = "target"
                     self.emit("target_reached", fitness=self.elite.record.fitness if self.elite else None)
-                    break
-                if self.budget.exhausted:
+                if self.budget.exhausted:  # it fired during the generation, before its training ended
                     self.stop_reason = "budget"
                     self.emit("budget_exhausted", usage=self.budget.describe())
                     break
+                if self.reached_target():
+                    self.stop_reason = "target"
+                    break
+        except ProviderUnavailable as exc:
+            self.stop_reason = "provider unavailable"
+            self.write_run_json("waiting")
+            self.emit("run_waiting", error=str(exc), resume=f"eureka resume {self.store.directory}")
+            exc.run_directory = self.store.directory
+            raise
         except BaseException as exc:
+            self.stop_reason = "interrupted" if isinstance(exc, KeyboardInterrupt) else "error"
             self.write_run_json("failed" if not isinstance(exc, KeyboardInterrupt) else "stopped")
             self.emit("run_failed", error=f"{type(exc).__name__}: {exc}")
             raise
@@ -372,7 +387,10 @@ class Search:
         for index in range(self.settings.samples):
             if self.budget.exhausted:
                 break
-            enqueue(self.design(iteration, index, prompts[index % len(prompts)]))
+            try:
+                enqueue(self.design(iteration, index, prompts[index % len(prompts)]))
+            except BudgetRefused:
+                break
         edits_per_island = max(1, self.settings.edits // len(prompts)) if self.settings.edits else 0
         for prompt in prompts:
             for item in self.structural_edits(iteration, len(designed), prompt, edits_per_island):
@@ -518,9 +536,13 @@ class Search:
         except LLMError as exc:
             self.emit("llm_failed", candidate=candidate_id, error=str(exc))
             raise
+        except BudgetRefused as exc:
+            self.emit("budget_refused", candidate=candidate_id, purpose=purpose, reason=str(exc))
+            raise
         if prefill:
             completion = replace(completion, text=CODE_PREFILL + completion.text.rstrip() + "\n```\n")
-        self.budget.charge(completion)
+        if not getattr(self.client, "charges_budget", False):
+            self.budget.charge(completion)
         return completion, self.store.record_llm_call(purpose, messages, completion)
 
     def watch_generation(self, candidate_id: str) -> None:
@@ -546,6 +568,9 @@ class Search:
         if self.store.path(directory, "candidate.json").is_file():  # finished before an interruption
             record = CandidateRecord.model_validate(self.store.read_json(f"{directory}/candidate.json"))
             if record.status == "rejected":
+                for attempt in self.store.read_json(f"{directory}/critic.json").get("attempts", []):
+                    if attempt.get("stage") in ("ranking", "review"):  # counted again, like the rest of
+                        self.filters[attempt["stage"]] += 1  # the generation being redone
                 return Designed(record, None, self.store.path(directory, "reply.md").read_text(),
                                 CriticVerdict("extract", record.problems))
         attempts: list[dict[str, Any]] = []
@@ -557,7 +582,12 @@ class Search:
                 messages = self.prompts.repair_messages(messages, reply, verdict.problems)
                 self.emit("repair_sent", candidate=candidate_id, attempt=attempt, problems=verdict.problems)
             purpose = f"{candidate_id}:{'design' if attempt == 0 else f'repair{attempt}'}"
-            completion, llm_file = self.ask(purpose, messages, candidate_id)
+            try:
+                completion, llm_file = self.ask(purpose, messages, candidate_id)
+            except BudgetRefused:
+                if attempt == 0:
+                    raise
+                break  # the last reply's verdict stands
             reply = completion.text
             self.store.write_text(f"{directory}/reply_attempt{attempt}.md", reply)
             self.store.write_text(f"{directory}/reply.md", reply)
@@ -574,7 +604,7 @@ class Search:
             attempts.append({"attempt": attempt, "reply": f"reply_attempt{attempt}.md", **verdict.to_json()})
             self.emit("critic_verdict", candidate=candidate_id, attempt=attempt, accepted=verdict.accepted,
                       stage=verdict.stage, problems=verdict.problems)
-            if verdict.stage == "ranking" and llm_file != "replayed":
+            if verdict.stage == "ranking":
                 self.filters["ranking"] += 1  # a training the pre-filter saved
             if verdict.accepted:
                 break
@@ -632,15 +662,18 @@ class Search:
 
     def review(self, candidate_id: str, attempt: int, code: str, verdict: CriticVerdict) -> CriticVerdict:
         """The LLM critic pass: a semantic review against the task text before training."""
-        completion, _ = self.ask(f"{candidate_id}:review{attempt}", self.prompts.review_messages(code), candidate_id,
-                                 expect_code=False)
-        review = parse_review(completion.text)
+        messages = self.prompts.review_messages(code)
+        try:
+            review = review_with_second_chance(lambda again: self.ask(
+                f"{candidate_id}:review{attempt}{again}", messages, candidate_id, expect_code=False)[0].text)
+        except BudgetRefused as exc:
+            review = Review(False, [f"not reviewed: {exc}"], parsed=False)
         self.emit("llm_review", candidate=candidate_id, attempt=attempt, accepted=review.accepted,
-                  reasons=review.reasons)
+                  reasons=review.reasons, parsed=review.parsed)
         verdict.review = review.reasons if review.reasons else ["accepted"]
         if not review.accepted:
             verdict.stage = "review"
-            verdict.problems = [f"a reviewer found: {reason}" for reason in review.reasons]
+            verdict.problems = [f"a reviewer found: {reason}" if review.parsed else reason for reason in review.reasons]
             self.filters["review"] += 1
         return verdict
 

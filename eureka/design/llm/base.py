@@ -62,6 +62,8 @@ class ProviderUnavailable(LLMError):
     """Only transient failures (rate limits, 5xx, timeouts, malformed bodies) until a limit: the
     call's deadline, its attempts, or the circuit breaker. The run waits rather than fails."""
 
+    run_directory: object = None  # set by the search loop: the run to resume
+
 
 class BudgetRefused(Exception):
     """A call was not made: its reserved estimate would take the run over its budget.

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import time
+from dataclasses import replace
 from typing import Any, Callable
 
 from eureka.design.llm.base import Attempt, Completion, GenerationSettings, LLMError, Message
@@ -19,11 +20,18 @@ Listener = Callable[[str, dict[str, Any]], None]
 
 class LiteLLMClient:
     def __init__(self, model: str, api_base: str | None = None, api_key: str | None = None,
-                 policy: RetryPolicy | None = None, sleep: Callable[[float], None] = time.sleep) -> None:
+                 policy: RetryPolicy | None = None, sleep: Callable[[float], None] = time.sleep,
+                 max_attempts: int | None = None, backoff_s: float | None = None) -> None:
+        """`max_attempts` and `backoff_s`, where given, replace those of `policy`."""
         self.model = model
         self.api_base = api_base or os.environ.get("EUREKA_API_BASE")
         self.api_key = api_key
-        self.policy = policy or RetryPolicy()
+        policy = policy or RetryPolicy()
+        if max_attempts is not None:
+            policy = replace(policy, max_attempts=max_attempts)
+        if backoff_s is not None:
+            policy = replace(policy, backoff_s=backoff_s, backoff_max_s=max(backoff_s, 0.0) * 4)
+        self.policy = policy
         self.breaker = CircuitBreaker(self.policy.breaker_s)
         self.sleep = sleep
         self.listener: Listener | None = None  # gets an "llm_retry" event for every failed attempt

@@ -188,7 +188,7 @@ class RetryingCall:
 
     def _before_sleep(self, state: RetryCallState) -> None:
         wait = float(state.upcoming_sleep or 0.0)
-        self.attempts[-1] = replace(self.attempts[-1], wait_s=round(wait, 4))
+        self.attempts[-1] = replace(self.attempts[-1], wait_s=wait)
         if self.on_retry is not None:
             self.on_retry(self.attempts[-1])
 
