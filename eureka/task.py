@@ -160,7 +160,9 @@ def load_task(path: str | Path, allowed_paths: Sequence[Path] = ()) -> TaskSpec:
         raise TaskError(f"{path}: task file not found")
     size = path.stat().st_size
     if size > MAX_TASK_FILE_BYTES:
-        raise TaskError(f"{path}: (file): {size:,} bytes, over the cap of {MAX_TASK_FILE_BYTES:,} for a task file")
+        raise TaskError(f"{path}: {_largest_field(path)}: the file has {size:,} bytes, over the cap of "
+                        f"{MAX_TASK_FILE_BYTES:,} for a task file (description and layouts are capped at "
+                        f"{MAX_DESCRIPTION_CHARS:,} characters each)")
     raw = path.read_bytes()
     try:
         text = raw.decode("utf-8-sig")
@@ -180,6 +182,20 @@ def load_task(path: str | Path, allowed_paths: Sequence[Path] = ()) -> TaskSpec:
     _check_success(task, path)
     _check_files(task, path, allowed_paths)
     return task
+
+
+def _largest_field(path: Path) -> str:
+    """The top-level field that takes most of an oversized file, found by a streaming scan of
+    its lines (the file is never parsed): which field to shorten."""
+    sizes: dict[str, int] = {}
+    current = "(top level)"
+    with open(path, "rb") as handle:
+        for line in handle:
+            key = line.split(b":", 1)[0] if line[:1].isalpha() and b":" in line else None
+            if key is not None and key.replace(b"_", b"").isalnum():
+                current = key.decode("ascii", "replace")
+            sizes[current] = sizes.get(current, 0) + len(line)
+    return max(sizes, key=sizes.__getitem__) if sizes else "(file)"
 
 
 class _NoAliasLoader(yaml.SafeLoader):

@@ -10,7 +10,9 @@ and every `context.source` entry must name source code that can be shown. Each p
 
 from __future__ import annotations
 
+import ast
 import importlib
+import importlib.util
 import inspect
 from pathlib import Path
 from typing import Any, Sequence
@@ -63,9 +65,14 @@ def _transitions(task: TaskSpec, where: str) -> Transitions:
             from eureka.envs import gymnasium_backend
 
             return gymnasium_backend.sample_transitions(task.env, SAMPLE_TRANSITIONS, seed=0)
+        problem = jax_id_problem(task.env.id)
+        if problem:
+            raise TaskError(f"{where}: env.id: {task.env.id!r} (jax backend): {problem}")
         from eureka.envs import gymnax_backend
 
         info = gymnax_backend.space_info(task.env)  # builds the env; its rollout compiles later, in the run
+    except TaskError:
+        raise
     except Exception as exc:  # env constructors raise anything (gym.error.*, ValueError, ImportError, ...)
         raise TaskError(f"{where}: env.id: {task.env.id!r} ({task.env.backend} backend) could not be built: "
                         f"{_short(exc)}") from None
@@ -76,6 +83,50 @@ def _transitions(task: TaskSpec, where: str) -> Transitions:
                        next_obs=obs + rng.normal(scale=0.1, size=obs.shape).astype(np.float32),
                        terminated=ended, truncated=np.zeros(SAMPLE_TRANSITIONS, bool),
                        env_reward=rng.normal(size=SAMPLE_TRANSITIONS).astype(np.float32))
+
+
+def jax_id_problem(env_id: str) -> str | None:
+    """What is wrong with a jax-backend env id, found without importing jax (seconds and
+    hundreds of MB): the module of 'module:Class', the package of 'brax/...' and 'craftax/...',
+    or gymnax's list of ids, read from its source."""
+    if ":" in env_id:
+        module = env_id.split(":", 1)[0]
+        return None if _installed(module) else f"no module named {module!r}"
+    family = env_id.partition("/")[0] if "/" in env_id else None
+    if family is not None:
+        if family not in ("brax", "craftax"):
+            return "not a gymnax id, 'module:Class', 'brax/<name>' or 'craftax/<name>'"
+        return None if _installed(family) else f"needs {family}: pip install 'eureka[envs]'"
+    known = _gymnax_ids()
+    if known is None:
+        return "the jax backend needs gymnax: pip install 'eureka[jax]'"
+    if env_id not in known:
+        return f"not a gymnax env id (and not 'module:Class', 'brax/<name>' or 'craftax/<name>'); gymnax has " \
+               f"{', '.join(sorted(known)[:12])}, ..."
+    return None
+
+
+def _installed(module: str) -> bool:
+    try:
+        return importlib.util.find_spec(module) is not None
+    except (ImportError, ValueError):  # a parent package that is not there, or an odd name
+        return False
+
+
+def _gymnax_ids() -> list[str] | None:
+    spec = importlib.util.find_spec("gymnax") if _installed("gymnax") else None
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    source = Path(spec.submodule_search_locations[0], "registration.py")
+    try:
+        tree = ast.parse(source.read_text())
+    except (OSError, SyntaxError):
+        return None
+    for node in tree.body:
+        if (isinstance(node, ast.Assign) and any(getattr(t, "id", None) == "registered_envs" for t in node.targets)
+                and isinstance(node.value, (ast.List, ast.Tuple))):
+            return [e.value for e in node.value.elts if isinstance(e, ast.Constant) and isinstance(e.value, str)]
+    return None
 
 
 def _check_success(task: TaskSpec, transitions: Transitions, where: str) -> None:
