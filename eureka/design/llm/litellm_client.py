@@ -34,7 +34,7 @@ class LiteLLMClient:
         self.policy = policy
         self.breaker = CircuitBreaker(self.policy.breaker_s)
         self.sleep = sleep
-        self.listener: Listener | None = None  # gets an "llm_retry" event for every failed attempt
+        self.listener: Listener | None = None  # hears of every failed attempt (llm_retry, llm_gave_up)
 
     def complete(self, messages: list[Message], settings: GenerationSettings) -> Completion:
         import litellm
@@ -84,11 +84,12 @@ class LiteLLMClient:
             attempts=tuple(call.attempts),
         )
 
-    def _announce(self, attempt: Attempt) -> None:
+    def _announce(self, attempt: Attempt, retrying: bool) -> None:
+        """An event per failed attempt: "llm_retry" (another attempt follows) or "llm_gave_up"."""
         if self.listener is not None:
-            self.listener("llm_retry", {"model": self.model, "attempt": attempt.number, "error": attempt.outcome,
-                                        "status": attempt.status, "detail": attempt.detail,
-                                        "latency_s": attempt.latency_s, "wait_s": attempt.wait_s})
+            self.listener("llm_retry" if retrying else "llm_gave_up", {
+                "model": self.model, "attempt": attempt.number, "error": attempt.outcome, "status": attempt.status,
+                "detail": attempt.detail, "latency_s": attempt.latency_s, "wait_s": attempt.wait_s})
 
 
 def _request(litellm, kwargs: dict[str, Any], timeout: float):

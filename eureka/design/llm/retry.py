@@ -132,12 +132,14 @@ class RetryingCall:
     """One call with its attempts: `run(request)` where `request(timeout_s)` makes one attempt."""
 
     def __init__(self, policy: RetryPolicy, breaker: CircuitBreaker, label: str,
-                 on_retry: Callable[[Attempt], None] | None = None,
+                 on_failed_attempt: Callable[[Attempt, bool], None] | None = None,
                  sleep: Callable[[float], None] = time.sleep) -> None:
+        """`on_failed_attempt(attempt, retrying)` hears of every failed attempt: retrying is
+        False for the last one of a call that gives up."""
         self.policy = policy
         self.breaker = breaker
         self.label = label
-        self.on_retry = on_retry
+        self.on_failed_attempt = on_failed_attempt
         self.sleep = sleep
         self.attempts: list[Attempt] = []
         self.started = time.monotonic()
@@ -162,6 +164,8 @@ class RetryingCall:
             return retrying(self._attempt, request)
         except RetryError as exc:
             last = exc.last_attempt.exception()
+            if self.on_failed_attempt is not None:
+                self.on_failed_attempt(self.attempts[-1], False)
             raise ProviderUnavailable(self._give_up_message(last)) from None
 
     def _attempt(self, request: Callable[[float], T]) -> T:
@@ -189,8 +193,8 @@ class RetryingCall:
     def _before_sleep(self, state: RetryCallState) -> None:
         wait = float(state.upcoming_sleep or 0.0)
         self.attempts[-1] = replace(self.attempts[-1], wait_s=wait)
-        if self.on_retry is not None:
-            self.on_retry(self.attempts[-1])
+        if self.on_failed_attempt is not None:
+            self.on_failed_attempt(self.attempts[-1], True)
 
     def _give_up_message(self, last: BaseException | None) -> str:
         count = len(self.attempts)
