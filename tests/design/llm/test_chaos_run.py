@@ -28,22 +28,27 @@ BAD_REPLIES = [
     "    upright = 1.0 - np.abs(next_obs[:, 2]) / (0.2",  # cut off by the token limit
     "Reward the agent for keeping the pole upright and the cart near the centre.",  # prose, no code
 ]
-REWARD = """Here is the reward.
+TERMS = {
+    "alive": "np.where(terminated, -2.0, 1.0)",
+    "upright": "1.0 - np.abs(next_obs[:, 2]) / 0.2095",
+    "centred": "1.0 - np.abs(next_obs[:, 0]) / 2.4",
+    "calm": "np.exp(-np.abs(next_obs[:, 3]))",
+    "slow": "-np.square(next_obs[:, 1])",
+    "cosine": "np.cos(next_obs[:, 2] * 4.0)",
+}
+MIXES = [("alive", "upright"), ("upright", "calm"), ("alive", "centred", "slow"), ("cosine", "calm"),
+         ("alive", "cosine", "centred"), ("upright", "slow"), ("alive", "calm"), ("centred", "cosine")]
 
-```python
-import numpy as np
 
-def compute_reward(obs, action, next_obs, terminated):
-    alive = np.where(terminated, -{fall}, 1.0)
-    upright = 1.0 - np.abs(next_obs[:, 2]) / 0.2095
-    centred = 1.0 - np.abs(next_obs[:, 0]) / 2.4
-    total = alive + {up} * upright + {centre} * centred
-    return total, {{"alive": alive, "upright": upright, "centred": centred}}
-```
-"""
-GOOD_REPLIES = [REWARD.format(fall=f, up=u, centre=c)
-                for f, u, c in [(1.0, 1.0, 0.5), (2.0, 0.5, 0.2), (1.0, 2.0, 0.0), (3.0, 1.0, 1.0),
-                                (0.5, 1.5, 0.3), (1.5, 0.3, 0.8), (2.5, 2.0, 0.1), (1.0, 0.2, 0.2)]]
+def reward_reply(names: tuple[str, ...]) -> str:
+    lines = "".join(f"    {name} = {TERMS[name]}\n" for name in names)
+    parts = ", ".join(f'"{name}": {name}' for name in names)
+    return (f"Here is the reward.\n\n```python\nimport numpy as np\n\n"
+            f"def compute_reward(obs, action, next_obs, terminated):\n{lines}"
+            f"    total = {' + '.join(names)}\n    return total, {{{parts}}}\n```\n")
+
+
+GOOD_REPLIES = [reward_reply(mix) for mix in MIXES]
 OUTAGE_AFTER_GOOD_REPLIES = 3  # in the second generation
 
 
