@@ -25,6 +25,7 @@ from eureka.training.hyperparams import HYPERPARAMS_BY_BACKEND, HyperValue
 SandboxName = Literal["auto", "docker", "bwrap", "none"]
 MAX_TASK_FILE_BYTES = 1_000_000
 MAX_BASELINE_BYTES = 1_000_000
+MAX_YAML_DEPTH = 32
 MAX_DESCRIPTION_CHARS = 20_000  # the description and layouts go into every prompt
 MAX_LAYOUT_CHARS = 20_000
 NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"  # the name becomes part of the run directory's name
@@ -185,16 +186,23 @@ def load_task(path: str | Path, allowed_paths: Sequence[Path] = ()) -> TaskSpec:
 
 
 def _largest_field(path: Path) -> str:
-    """The top-level field that takes most of an oversized file, found by a streaming scan of
-    its lines (the file is never parsed): which field to shorten."""
+    """The top-level field that takes most of an oversized file, found by a streaming scan
+    (the file is never parsed, nor held whole): which field to shorten."""
     sizes: dict[str, int] = {}
-    current = "(top level)"
+    current, line_start = "(top level)", True
     with open(path, "rb") as handle:
-        for line in handle:
-            key = line.split(b":", 1)[0] if line[:1].isalpha() and b":" in line else None
-            if key is not None and key.replace(b"_", b"").isalnum():
-                current = key.decode("ascii", "replace")
-            sizes[current] = sizes.get(current, 0) + len(line)
+        while chunk := handle.read(1 << 20):
+            position = 0
+            while position < len(chunk):
+                if line_start:
+                    head = chunk[position:position + 80].split(b"\n", 1)[0]
+                    key = head.split(b":", 1)[0] if head[:1].isalpha() and b":" in head else b""
+                    if key and key.replace(b"_", b"").isalnum():
+                        current = key.decode("ascii", "replace")
+                newline = chunk.find(b"\n", position)
+                end = len(chunk) if newline == -1 else newline + 1
+                sizes[current] = sizes.get(current, 0) + end - position
+                position, line_start = end, newline != -1
     return max(sizes, key=sizes.__getitem__) if sizes else "(file)"
 
 
@@ -210,6 +218,8 @@ class _NoAliasLoader(yaml.SafeLoader):
         part = index.value if isinstance(index, yaml.ScalarNode) else index
         self.field_path.append(part)
         try:
+            if len(self.field_path) > MAX_YAML_DEPTH:
+                raise _FieldProblem(self.field(), f"nested too deeply (more than {MAX_YAML_DEPTH} levels)")
             event = self.peek_event()
             if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None) is not None:
                 raise _FieldProblem(self.field(), "YAML anchors and aliases (&name, *name) are not allowed "
