@@ -8,10 +8,11 @@ from pathlib import Path
 from eureka.config import PROBE_TRANSITIONS, RunConfig
 from eureka.critic.checks import Critic
 from eureka.design.designer import DesignContext, make_designer
-from eureka.design.llm import make_client
+from eureka.design.llm import make_run_client
 from eureka.design.llm.budget import Budget
 from eureka.design.prompts import PromptBuilder
 from eureka.envs import sample_transitions, space_info
+from eureka.loop.replay import load_elite
 from eureka.loop.search import Listener, RunResult, Search
 from eureka.rundir.records import EventKind, Run
 from eureka.rundir.store import RunStore, RunStoreError
@@ -37,10 +38,13 @@ def build_search(task: TaskSpec, store: RunStore, config: RunConfig, listener: L
         spec_mode = SpecMode.for_task(task, space, transitions, semantic_checks=config.selection)
         prompts = SpecPromptBuilder(task, space, spec_mode)
     critic = Critic(sandbox, space, transitions, probe_limits(task), fitness=task.fitness, selection=config.selection)
-    context = DesignContext(store, Budget(config.max_tokens, config.max_cost_usd), listener)
-    designer = make_designer(make_client(config.model, seed=config.seed), critic, prompts, config, context, spec_mode)
-    return Search(task, designer, critic, TrainingRunner(sandbox, task, workers=config.workers or os.cpu_count()),
-                  config, indexer=update_index)
+    client = make_run_client(config.model, task.llm, Budget(config.max_tokens, config.max_cost_usd), seed=config.seed)
+    context = DesignContext(store, client.budget, listener)
+    designer = make_designer(client, critic, prompts, config, context, spec_mode)
+    search = Search(task, designer, critic, TrainingRunner(sandbox, task, workers=config.workers or os.cpu_count()),
+                    config, indexer=update_index)
+    client.listener = lambda kind, data: search.emit(kind, **data)  # llm_retry events
+    return search
 
 
 def start_sandbox(task: TaskSpec, name: str) -> Sandbox:
@@ -112,7 +116,7 @@ def continue_run(run_dir: Path, feedback: list[str], iterations: int = 1, parent
     search = open_run(run_dir, listener, sandbox)
     if parent is not None:
         record_dir = _candidate_directory(search, parent)
-        search.selection.chosen_parent = search.load_elite(record_dir)  # the best stays the best by fitness
+        search.selection.chosen_parent = load_elite(search.store, record_dir, search.task.fitness)  # the best stays the best by fitness
     search.add_feedback(feedback, kind)
     search.config.iterations = len(search.iterations) + iterations
     return search.run()

@@ -1,4 +1,5 @@
-"""The command line: a thin layer over eureka.app. Exit codes: 0 ok, 1 failure, 2 bad input."""
+"""The command line: a thin layer over eureka.app. Exit codes: 0 ok, 1 failure, 2 bad input,
+3 waiting (the LLM provider is down: `eureka resume` the run later)."""
 
 from __future__ import annotations
 
@@ -16,6 +17,10 @@ class BadInput(click.ClickException):
 
 class Failure(click.ClickException):
     exit_code = 1
+
+
+class Waiting(click.ClickException):
+    exit_code = 3
 
 
 @click.group()
@@ -55,18 +60,26 @@ def cli() -> None:
                    "search.migration_interval generations (default: the task file's, 1)")
 @click.option("--timesteps", type=click.IntRange(min=1),
               help="training steps per policy (default: the task file's training.timesteps)")
+@click.option("--llm-timeout", type=click.FloatRange(min=0, min_open=True),
+              help="seconds one request to the LLM provider may take (default: the task's llm.timeout_s, 120)")
+@click.option("--llm-deadline", type=click.FloatRange(min=0, min_open=True),
+              help="seconds one LLM call may take with all its retries (default: the task's llm.deadline_s, 900)")
+@click.option("--allow-path", "allow_paths", multiple=True, type=click.Path(path_type=Path),
+              help="a file or folder outside the task's folder that its baseline paths may point into")
 def run(task_file: Path, model, iterations, samples, sandbox, runs_dir: Path, with_baselines: bool,
         max_tokens, max_cost, review, overlap, constant_variants, mode, selection: bool, edits, seed,
-        islands, timesteps) -> None:
+        islands, timesteps, llm_timeout, llm_deadline, allow_paths) -> None:
     """Design rewards for TASK_FILE (a task YAML, or the name of a shipped task: see `eureka tasks`)."""
     from eureka.app import start_run
     from eureka.config import RunConfig
     from eureka.resources import task_path
-    from eureka.task import TaskError, load_task
+    from eureka.task import TaskError
+    from eureka.task_check import checked_task
     from eureka.views.console import RunConsole
 
     try:
-        task = load_task(task_path(task_file))
+        task = checked_task(task_path(task_file), allow_paths, model, max_cost, timeout_s=llm_timeout,
+                            deadline_s=llm_deadline)
     except TaskError as exc:
         raise BadInput(str(exc)) from None
     if timesteps:
@@ -86,7 +99,7 @@ def run(task_file: Path, model, iterations, samples, sandbox, runs_dir: Path, wi
 
 def _drive(start, ui) -> None:
     """Run a search to its end; map what can go wrong to exit codes, then print the summary."""
-    from eureka.design.llm.base import LLMError
+    from eureka.design.llm.base import LLMError, ProviderUnavailable
     from eureka.envs.user import EnvCodeError
     from eureka.sandbox.base import SandboxError
     from eureka.rundir.store import RunStoreError
@@ -95,6 +108,9 @@ def _drive(start, ui) -> None:
         result = start()
     except RunStoreError as exc:
         raise BadInput(str(exc)) from None
+    except ProviderUnavailable as exc:
+        raise Waiting(f"{exc}\nthe run is waiting (status: waiting); continue it with: "
+                      f"eureka resume {exc.run_directory or 'RUN_DIR'}") from None
     except (SandboxError, LLMError, EnvCodeError) as exc:
         raise Failure(str(exc)) from None
     except KeyboardInterrupt:

@@ -266,16 +266,29 @@ class Review:
 
 
 def parse_review(text: str) -> Review:
-    match = REVIEW_VERDICT.search(text)
-    bullets = [line.strip() for line in text[match.end():].splitlines()] if match else []
+    """The verdict of a review reply. No verdict (an empty, cut-off or prose reply, or one
+    that says both ACCEPT and REJECT) is no acceptance: `parsed` is False and the reason says why."""
+    matches = list(REVIEW_VERDICT.finditer(text))
+    verdicts = {m.group(1).upper() for m in matches}
+    if len(verdicts) != 1:
+        return Review(False, [_no_verdict(text, both=len(verdicts) > 1)], parsed=False)
+    match = matches[-1]
+    bullets = [line.strip() for line in text[match.end():].splitlines()]
     reasons = [b.lstrip("-*• ").strip() for b in bullets if b.startswith(("-", "*", "•"))]
     reasons = [r for r in reasons if r]
-    if match is None:
-        return Review(True, ["the review gave no verdict; the candidate was kept"], parsed=False)
-    accepted = match.group(1).upper() == "ACCEPT"
+    accepted = verdicts == {"ACCEPT"}
     if not accepted and not reasons:
         reasons = ["the reviewer rejected the reward without giving a reason"]
     return Review(accepted, reasons, parsed=True)
+
+
+def _no_verdict(text: str, both: bool) -> str:
+    if both:
+        return "the review named both ACCEPT and REJECT, so it gave no verdict"
+    shown = " ".join(text.split())
+    if not shown:
+        return "the review came back empty (no VERDICT line)"
+    return f"the review gave no VERDICT line: {shown[:160]!r}" + ("..." if len(shown) > 160 else "")
 
 
 def _unmarked(verdict: CriticVerdict) -> CriticVerdict:

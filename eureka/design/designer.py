@@ -15,8 +15,9 @@ from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, Callable, Protocol
 
 from eureka.config import RunConfig
-from eureka.critic.checks import Critic, CriticVerdict, parse_review
-from eureka.design.llm.base import Completion, GenerationSettings, LLMClient, LLMError, Message
+from eureka.critic.checks import Critic, CriticVerdict, Review
+from eureka.critic.review import review_with_second_chance
+from eureka.design.llm.base import BudgetRefused, Completion, GenerationSettings, LLMClient, LLMError, Message
 from eureka.design.llm.budget import Budget
 from eureka.design.prompts import PromptBuilder
 from eureka.rundir.records import Candidate, Critic as CriticRecord, CriticAttempt, EventKind
@@ -57,6 +58,7 @@ class DesignContext:
     budget: Budget
     listener: Listener | None = None
     filters: Counter[str] = field(default_factory=Counter)  # trainings saved, by filter
+    finished_filters: Counter[str] = field(default_factory=Counter)  # as of the last finished generation
     replay: dict[str, Completion] = field(default_factory=dict)  # recorded replies by purpose (a resumed run)
 
     def emit(self, kind: EventKind, /, **data: Any) -> None:
@@ -133,9 +135,13 @@ class CodeDesigner:
         except LLMError as exc:
             self.context.emit(EventKind.LLM_FAILED, candidate=candidate_id, error=str(exc))
             raise
+        except BudgetRefused as exc:
+            self.context.emit(EventKind.BUDGET_REFUSED, candidate=candidate_id, purpose=purpose, reason=str(exc))
+            raise
         if prefill:
             completion = replace(completion, text=CODE_PREFILL + completion.text.rstrip() + "\n```\n")
-        self.context.budget.charge(completion)
+        if not getattr(self.client, "charges_budget", False):
+            self.context.budget.charge(completion)
         return completion, self.store.record_llm_call(purpose, messages, completion)
 
     def watch_generation(self, candidate_id: str) -> None:
@@ -151,6 +157,9 @@ class CodeDesigner:
         if self.store.path(directory, "candidate.json").is_file():  # finished before an interruption
             record = self.store.read_candidate(directory)
             if record.status == "rejected":
+                for counted in self.store.read_json(f"{directory}/critic.json").get("attempts", []):
+                    if counted.get("stage") in ("ranking", "review"):  # counted again, like the rest of
+                        self.context.filters[counted["stage"]] += 1  # the generation being redone
                 return Designed(record, None, self.store.path(directory, "reply.md").read_text(),
                                 CriticVerdict("extract", record.problems))
         attempts: list[CriticAttempt] = []
@@ -163,7 +172,12 @@ class CodeDesigner:
                 self.context.emit(EventKind.REPAIR_SENT, candidate=candidate_id, attempt=attempt,
                                   problems=verdict.problems)
             purpose = f"{candidate_id}:{'design' if attempt == 0 else f'repair{attempt}'}"
-            completion, llm_file = self.ask(purpose, messages, candidate_id)
+            try:
+                completion, llm_file = self.ask(purpose, messages, candidate_id)
+            except BudgetRefused:
+                if attempt == 0:
+                    raise
+                break  # the last reply's verdict stands
             reply = completion.text
             self.store.write_text(f"{directory}/reply_attempt{attempt}.md", reply)
             self.store.write_text(f"{directory}/reply.md", reply)
@@ -178,7 +192,7 @@ class CodeDesigner:
             attempts.append(attempt_record(attempt, f"reply_attempt{attempt}.md", verdict))
             self.context.emit(EventKind.CRITIC_VERDICT, candidate=candidate_id, attempt=attempt,
                               accepted=verdict.accepted, stage=verdict.stage, problems=verdict.problems)
-            if verdict.stage == "ranking" and llm_file != "replayed":
+            if verdict.stage == "ranking":
                 self.context.filters["ranking"] += 1  # a training the pre-filter saved
             if verdict.accepted:
                 break
@@ -210,15 +224,19 @@ class CodeDesigner:
 
     def review(self, candidate_id: str, attempt: int, code: str, verdict: CriticVerdict) -> CriticVerdict:
         """The LLM critic pass: a semantic review against the task text before training."""
-        completion, _ = self.ask(f"{candidate_id}:review{attempt}", self.prompts.review_messages(code), candidate_id,
-                                 expect_code=False)
-        review = parse_review(completion.text)
+        messages = self.prompts.review_messages(code)
+        try:
+            review = review_with_second_chance(lambda again: self.ask(
+                f"{candidate_id}:review{attempt}{again}", messages, candidate_id, expect_code=False)[0].text)
+        except BudgetRefused as exc:
+            review = Review(False, [f"not reviewed: {exc}"], parsed=False)
         self.context.emit(EventKind.LLM_REVIEW, candidate=candidate_id, attempt=attempt, accepted=review.accepted,
-                          reasons=review.reasons)
+                          reasons=review.reasons, parsed=review.parsed)
         verdict.review = review.reasons if review.reasons else ["accepted"]
         if not review.accepted:
             verdict.stage = "review"
-            verdict.problems = [f"a reviewer found: {reason}" for reason in review.reasons]
+            verdict.problems = [f"a reviewer found: {reason}" if review.parsed else reason
+                                for reason in review.reasons]
             self.context.filters["review"] += 1
         return verdict
 

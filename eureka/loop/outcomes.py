@@ -75,8 +75,16 @@ def distance_to_human(task: TaskSpec, critic: Critic, database: ProgramDatabase,
     return round(reward_distance(values[0], values[1]), 4)
 
 
-def record_baseline(store: RunStore, name: str, outcome: TrainOutcome) -> str | None:
-    """Keep a baseline's per-seed results (baselines/<name>.json); the first error when it failed."""
-    store.write_json(f"baselines/{name}.json", outcome.model_dump(mode="json"))
-    errors = [member.error for member in outcome.members if member.error]
-    return errors[0] if errors and outcome.fitness is None else None
+def record_baselines(store: RunStore, emit: Emit, fresh: dict[str, TrainOutcome],
+                     baselines: dict[str, float | None]) -> None:
+    """The human and sparse baselines among `fresh` outcomes: their fitness, and their per-seed
+    results kept in baselines/<name>.json (with the first error when one failed)."""
+    for candidate_id, outcome in fresh.items():
+        if not candidate_id.startswith("baseline-"):
+            continue
+        name = candidate_id.removeprefix("baseline-")
+        baselines[name] = outcome.fitness
+        store.write_json(f"baselines/{name}.json", outcome.model_dump(mode="json"))
+        errors = [member.error for member in outcome.members if member.error]
+        emit(EventKind.BASELINE_TRAINED, baseline=name, fitness=outcome.fitness,
+             error=errors[0] if errors and outcome.fitness is None else None)

@@ -4,6 +4,8 @@ the recorded LLM replies to replay instead of paying for them again, and the eli
 
 from __future__ import annotations
 
+from collections import Counter
+
 from typing import TYPE_CHECKING
 
 from eureka.loop.reflect import reflect
@@ -29,7 +31,9 @@ def restore(search: Search, run: Run) -> None:
     search.iterations = list(run.iterations)
     search.baselines = dict(run.baselines)
     search.feedback_log = list(run.feedback)
-    search.context.filters.update(run.filters)
+    # the unfinished generation is redone and counts its filters again
+    search.context.filters.update(run.filters_finished or run.filters)
+    search.context.finished_filters = Counter(search.context.filters)
     search.context.replay = store.recorded_replies()
     for completion in search.context.replay.values():
         search.budget.charge(completion)

@@ -8,13 +8,14 @@ is `select`'s business, constant variants `tune`'s, a resumed run's state `repla
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from eureka.config import RunConfig
 from eureka.critic.checks import Critic
-from eureka.design.designer import DesignContext, Designed, Designer, IslandPrompt
-from eureka.design.designer import Listener  # noqa: F401  (views import it from here)
+from eureka.design.designer import DesignContext, Designed, Designer, IslandPrompt, Listener  # noqa: F401
+from eureka.design.llm.base import BudgetRefused, ProviderUnavailable
 from eureka.design.llm.budget import Budget
 from eureka.envs.preflight import stop_on_env_failure
 from eureka.loop import outcomes, person, replay
@@ -28,6 +29,7 @@ from eureka.rundir.store import RUN_FORMAT_VERSION, RunStore, library_versions
 from eureka.task import TaskSpec
 from eureka.training.base import TrainOutcome
 from eureka.training.runner import CandidateCode, TrainingRunner
+
 
 @dataclass
 class RunResult:
@@ -69,9 +71,6 @@ class Search:
         self.critic.use_transitions(self.database.pool.transitions, episodes)
         return len(episodes)
 
-    def load_elite(self, directory: str) -> Elite:
-        return replay.load_elite(self.store, directory, self.task.fitness)
-
     def add_feedback(self, feedback: list[str], kind: str = "text") -> None:
         """Human feedback that the next generation's prompt carries (as quoted text)."""
         self.pending_feedback.extend(feedback)
@@ -93,7 +92,8 @@ class Search:
             stop_reason=self.stop_reason, task=self.task.model_dump(mode="json"),
             task_path=str(self.task.path) if self.task.path else None, model=self.config.model,
             settings=self.config.model_dump(), versions=library_versions(), usage=self.budget.to_json(),
-            filters=dict(self.context.filters), best_distance_to_human=self.distance_to_human,
+            filters=dict(self.context.filters), filters_finished=dict(self.context.finished_filters),
+            best_distance_to_human=self.distance_to_human,
             islands=self.selection.island_bests(), migrations=self.database.migrations,
             feedback=self.feedback_log, iterations=self.iterations, baselines=self.baselines,
             best=None if best is None else BestCandidate(candidate=best.id, fitness=best.fitness,
@@ -113,17 +113,19 @@ class Search:
         try:
             for iteration in range(len(self.iterations), self.config.iterations):
                 self.run_iteration(iteration)
+                self.context.finished_filters = Counter(self.context.filters)
                 self.write_run_json("running")
                 self.index()
-                if self.selection.reached_target():
-                    self.stop_reason = "target"
-                    self.emit(EventKind.TARGET_REACHED, fitness=self.selection.elite.record.fitness)
+                if self.stopped():
                     break
-                if self.budget.exhausted:
-                    self.stop_reason = "budget"
-                    self.emit(EventKind.BUDGET_EXHAUSTED, usage=self.budget.describe())
-                    break
+        except ProviderUnavailable as exc:
+            self.stop_reason = "provider unavailable"
+            self.write_run_json("waiting")
+            self.emit(EventKind.RUN_WAITING, error=str(exc), resume=f"eureka resume {self.store.directory}")
+            exc.run_directory = self.store.directory
+            raise
         except BaseException as exc:
+            self.stop_reason = "interrupted" if isinstance(exc, KeyboardInterrupt) else "error"
             self.write_run_json("failed" if not isinstance(exc, KeyboardInterrupt) else "stopped")
             self.emit(EventKind.RUN_FAILED, error=f"{type(exc).__name__}: {exc}")
             raise
@@ -137,6 +139,15 @@ class Search:
                   fitness=elite.record.fitness if elite else None, usage=self.budget.to_json(),
                   filters=dict(self.context.filters))
         return self.result()
+
+    def stopped(self) -> bool:
+        """Whether a stop fired; the budget first when it fired during the generation."""
+        if target := self.selection.reached_target():
+            self.emit(EventKind.TARGET_REACHED, fitness=self.selection.elite.record.fitness)
+        if self.budget.exhausted:
+            self.emit(EventKind.BUDGET_EXHAUSTED, usage=self.budget.describe())
+        self.stop_reason = "budget" if self.budget.exhausted else "target" if target else self.stop_reason
+        return self.stop_reason in ("budget", "target")
 
     def run_iteration(self, iteration: int) -> None:
         self.emit(EventKind.GENERATION_STARTED, iteration=iteration)
@@ -167,7 +178,11 @@ class Search:
         for index in range(self.config.samples):
             if self.budget.exhausted:
                 break
-            self.enqueue(generation, self.designer.design(generation.iteration, index, prompts[index % len(prompts)]))
+            try:
+                item = self.designer.design(generation.iteration, index, prompts[index % len(prompts)])
+            except BudgetRefused:
+                break
+            self.enqueue(generation, item)
         edits_per_island = max(1, self.config.edits // len(prompts)) if self.config.edits else 0
         for prompt in prompts:
             for item in self.designer.edits(generation.iteration, len(generation.designed), prompt, edits_per_island):
@@ -215,12 +230,7 @@ class Search:
                 best_of_island[item.record.island] = here
         episodes = self.use_pool()
         self.emit(EventKind.TRAJECTORY_POOL, rollouts=len(self.database.pool.rollouts), episodes=episodes)
-        for candidate_id, outcome in fresh.items():
-            if candidate_id.startswith("baseline-"):
-                name = candidate_id.removeprefix("baseline-")
-                self.baselines[name] = outcome.fitness
-                self.emit(EventKind.BASELINE_TRAINED, baseline=name, fitness=outcome.fitness,
-                          error=outcomes.record_baseline(self.store, name, outcome))
+        outcomes.record_baselines(self.store, self.emit, fresh, self.baselines)
         for elite in best_of_island.values():
             self.selection.update_island_elite(elite)
         return best_here

@@ -19,7 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from eureka.training.base import TrainOutcome
 
 CandidateStatus = Literal["rejected", "duplicate", "trained", "failed"]
-RunStatus = Literal["running", "finished", "failed", "stopped"]
+RunStatus = Literal["running", "finished", "failed", "stopped", "waiting"]
 
 
 class _Record(BaseModel):
@@ -30,12 +30,16 @@ class EventKind(StrEnum):
     RUN_STARTED = "run_started"
     RUN_FINISHED = "run_finished"
     RUN_FAILED = "run_failed"
+    RUN_WAITING = "run_waiting"  # the LLM provider is down: resumable
     TARGET_REACHED = "target_reached"
     BUDGET_EXHAUSTED = "budget_exhausted"
     GENERATION_STARTED = "generation_started"
     GENERATION_FINISHED = "generation_finished"
     LLM_REPLY = "llm_reply"
     LLM_FAILED = "llm_failed"
+    LLM_RETRY = "llm_retry"  # one failed attempt of a call, retried
+    LLM_GAVE_UP = "llm_gave_up"  # the last failed attempt of a call
+    BUDGET_REFUSED = "budget_refused"  # a call not sent: it could pass the budget
     LLM_REVIEW = "llm_review"
     LLM_PROGRESS = "llm_progress"  # the listener only, not events.jsonl
     REPAIR_SENT = "repair_sent"
@@ -189,6 +193,7 @@ class Run(_Record):
     versions: dict[str, str] = Field(default_factory=dict)
     usage: dict[str, Any] = Field(default_factory=dict)
     filters: dict[str, int] = Field(default_factory=dict)
+    filters_finished: dict[str, int] = Field(default_factory=dict)  # as of the last finished generation
     best_distance_to_human: float | None = None
     islands: list[IslandBest] = Field(default_factory=list)
     migrations: list[Migration] = Field(default_factory=list)

@@ -3,26 +3,23 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from functools import lru_cache
 
 import numpy as np
 
+from eureka.safe_expr import compile_expression
 from eureka.training.base import FitnessSpec
 
 
 def success_flags(spec: FitnessSpec, obs, next_obs, terminated, truncated, env_reward, xp=np):
-    """Evaluate the task's success expression (trusted: it comes from the task file)."""
+    """The task's success expression on a batch of transitions, with numpy or jax.numpy (`xp`).
+
+    The expression is never run as Python: `eureka.safe_expr` evaluates an allowlist of array
+    operations (checked when the task was loaded; compiled once and cached)."""
     if not spec.success:
         return xp.zeros_like(terminated, dtype=bool)
     scope = {"obs": obs, "next_obs": next_obs, "terminated": terminated, "truncated": truncated,
-             "env_reward": env_reward, "np": xp, "jnp": xp, "xp": xp}
-    return xp.asarray(eval(_compiled(spec.success), {"__builtins__": {}}, scope), dtype=bool)  # noqa: S307
-
-
-@lru_cache(maxsize=32)
-def _compiled(expression: str):
-    """Compile a success expression once: it is evaluated on every training step."""
-    return compile(expression, "<fitness.success>", "eval")
+             "env_reward": env_reward}
+    return xp.asarray(compile_expression(spec.success)(scope, xp), dtype=bool)
 
 
 @dataclass
