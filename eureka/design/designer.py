@@ -132,11 +132,11 @@ class CodeDesigner:
             settings = replace(settings, stop=("```",))
         try:
             completion = self.client.complete(messages, settings)
-        except LLMError as exc:
-            self.context.emit(EventKind.LLM_FAILED, candidate=candidate_id, error=str(exc))
-            raise
         except BudgetRefused as exc:
             self.context.emit(EventKind.BUDGET_REFUSED, candidate=candidate_id, purpose=purpose, reason=str(exc))
+            raise
+        except LLMError as exc:
+            self.context.emit(EventKind.LLM_FAILED, candidate=candidate_id, error=str(exc))
             raise
         if prefill:
             completion = replace(completion, text=CODE_PREFILL + completion.text.rstrip() + "\n```\n")

@@ -129,7 +129,7 @@ def test_the_stop_reason_is_the_one_that_fired_first(tmp_path: Path, sandbox_nam
         # the second sample's call is refused in generation 0; its training then reaches the target
         result = CliRunner().invoke(cli, ["run", str(budget_task(tmp_path, target=5)), "--model",
                                           "openai/budget-model", "--no-review", "--sandbox", sandbox_name,
-                                          "--runs-dir", str(runs), "--max-tokens", "2500"])
+                                          "--runs-dir", str(runs), "--max-tokens", "2000"])
     assert result.exit_code == 0, result.output
     (run_dir,) = runs.glob("*-cartpole-*")
     run = json.loads((run_dir / "run.json").read_text())
