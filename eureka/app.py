@@ -11,7 +11,8 @@ from eureka.envs import sample_transitions, space_info
 from eureka.design.llm import make_client, resolve_model
 from eureka.design.llm.base import GenerationSettings
 from eureka.design.prompts import PromptBuilder
-from eureka.sandbox import SandboxLimits, make_sandbox
+from eureka.executor import Executor, ExecutorSpec, make_executor
+from eureka.sandbox import SandboxLimits
 from eureka.loop.search import Listener, RunResult, Search, SearchSettings
 from eureka.rundir.store import RunStore, RunStoreError
 from eureka.task import TaskSpec, task_from_dict
@@ -39,11 +40,19 @@ class RunOptions:
     seed: int | None = None
     edits: int | None = None
     islands: int | None = None
+    executor: str | None = None  # local | ray (default: the task file's executor.kind)
+    ray_address: str | None = None
+
+
+def executor_spec(task: TaskSpec, settings: SearchSettings) -> ExecutorSpec:
+    return task.executor.model_copy(update={"kind": settings.executor,
+                                            "address": settings.ray_address or task.executor.address})
 
 
 def build_search(task: TaskSpec, store: RunStore, settings: SearchSettings,
-                 listener: Listener | None = None, workers: int | None = None) -> Search:
-    sandbox = make_sandbox(settings.sandbox)
+                 listener: Listener | None = None, workers: int | None = None,
+                 executor: Executor | None = None) -> Search:
+    sandbox = executor or make_executor(executor_spec(task, settings), settings.sandbox)
     client = make_client(settings.model, seed=settings.seed)
     space = space_info(task.env)
     transitions = sample_transitions(task.env, PROBE_TRANSITIONS, seed=0)
@@ -54,7 +63,7 @@ def build_search(task: TaskSpec, store: RunStore, settings: SearchSettings,
 
         spec_mode = SpecMode.for_task(task, space, transitions, semantic_checks=settings.selection)
         prompts = SpecPromptBuilder(task, space, spec_mode)
-    return Search(
+    search = Search(
         task=task,
         client=client,
         critic=Critic(sandbox, space, transitions, probe_limits(task), fitness=task.fitness,
@@ -67,6 +76,8 @@ def build_search(task: TaskSpec, store: RunStore, settings: SearchSettings,
         indexer=update_index,
         spec_mode=spec_mode,
     )
+    sandbox.on_event = search.emit  # per-node activity of a cluster run
+    return search
 
 
 def probe_limits(task: TaskSpec) -> SandboxLimits:
@@ -160,13 +171,17 @@ def start_run(task: TaskSpec, options: RunOptions, listener: Listener | None = N
         seed=options.seed,
         islands=options.islands or task.search.islands,
         migration_interval=task.search.migration_interval,
+        executor=options.executor or task.executor.kind,
+        ray_address=options.ray_address,
     )
-    make_sandbox(settings.sandbox)  # fail before a run directory exists if no sandbox can run
+    # fail before a run directory exists if no sandbox (or no cluster) can run
+    executor = make_executor(executor_spec(task, settings), settings.sandbox)
     store = RunStore.create(options.runs_dir, task.name)
-    return build_search(task, store, settings, listener, options.workers).run()
+    return build_search(task, store, settings, listener, options.workers, executor).run()
 
 
-def open_run(run_dir: Path, listener: Listener | None = None, sandbox: str | None = None) -> Search:
+def open_run(run_dir: Path, listener: Listener | None = None, sandbox: str | None = None,
+             executor: str | None = None, ray_address: str | None = None) -> Search:
     """A Search restored from a run directory, ready to continue."""
     store, run = RunStore.open(run_dir)
     try:
@@ -176,6 +191,8 @@ def open_run(run_dir: Path, listener: Listener | None = None, sandbox: str | Non
         raise RunStoreError(f"{run_dir / 'run.json'}: unreadable run settings ({exc})") from None
     if sandbox:
         settings.sandbox = sandbox
+    settings.executor = executor or settings.executor
+    settings.ray_address = ray_address or settings.ray_address
     search = build_search(task, store, settings, listener)
     search.restore()
     skip = getattr(search.client, "skip", None)
@@ -189,8 +206,9 @@ def run_status(run_dir: Path) -> str:
     return str(run.get("status"))
 
 
-def resume_run(run_dir: Path, listener: Listener | None = None, sandbox: str | None = None) -> RunResult:
-    return open_run(run_dir, listener, sandbox).run()
+def resume_run(run_dir: Path, listener: Listener | None = None, sandbox: str | None = None,
+               executor: str | None = None, ray_address: str | None = None) -> RunResult:
+    return open_run(run_dir, listener, sandbox, executor, ray_address).run()
 
 
 def continue_run(run_dir: Path, feedback: list[str], iterations: int = 1, parent: str | None = None,

@@ -12,6 +12,7 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator
 
+from eureka.executor.records import ExecutorSpec
 from eureka.training.base import FitnessSpec
 
 SandboxName = Literal["auto", "docker", "bwrap", "none"]
@@ -103,6 +104,7 @@ class TaskSpec(_Strict):
     search: SearchSpec = Field(default_factory=SearchSpec)
     llm: LLMSpec = Field(default_factory=LLMSpec)
     sandbox: SandboxName = "auto"
+    executor: ExecutorSpec = Field(default_factory=ExecutorSpec)
 
     _path: Path | None = PrivateAttr(default=None)
 

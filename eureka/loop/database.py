@@ -12,6 +12,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
 from eureka.envs.base import Transitions
+from eureka.executor.records import JobRecord
 from eureka.critic.novelty import NoveltyFilter
 from eureka.critic.prefilter import Episode, episodes_of
 from eureka.training.base import FitnessSpec
@@ -37,6 +38,7 @@ class CandidateRecord(BaseModel):
     duplicate_of: str | None = None
     edit: str | None = None  # a structural edit of the parent that eureka made (structured mode), not the LLM
     island: int = 0  # the sub-population it was designed in (runs without islands: 0)
+    jobs: list[JobRecord] = Field(default_factory=list)  # where its training ran (eureka.executor)
 
 
 class Migration(BaseModel):

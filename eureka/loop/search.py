@@ -63,6 +63,8 @@ class SearchSettings:
     seed: int | None = None  # the embedded model's sampling seed (API models are not reproducible)
     islands: int = 1  # sub-populations with their own parents and elites (samples spread over them)
     migration_interval: int = 2  # every this many generations each island's best joins the next's prompts
+    executor: str = "local"  # where jobs run: local, or ray (eureka.executor)
+    ray_address: str | None = None  # the Ray cluster (None: the task file's executor.address)
 
     def to_json(self) -> dict[str, Any]:
         return {"iterations": self.iterations, "samples": self.samples, "max_repairs": self.max_repairs,
@@ -72,6 +74,7 @@ class SearchSettings:
                 "constant_variants": self.constant_variants, "mode": self.mode,
                 "selection": self.selection, "seed": self.seed, "edits": self.edits, "islands": self.islands,
                 "migration_interval": self.migration_interval,
+                "executor": self.executor, "ray_address": self.ray_address,
                 "temperature": self.generation.temperature, "max_tokens_per_reply": self.generation.max_tokens}
 
     @classmethod
@@ -85,7 +88,8 @@ class SearchSettings:
                    overlap=data.get("overlap", True),
                    constant_variants=data.get("constant_variants", 0), mode=data.get("mode", "code"),
                    selection=data.get("selection", True), seed=data.get("seed"), edits=data.get("edits", 0),
-                   islands=data.get("islands", 1), migration_interval=data.get("migration_interval", 2))
+                   islands=data.get("islands", 1), migration_interval=data.get("migration_interval", 2),
+                   executor=data.get("executor", "local"), ray_address=data.get("ray_address"))
 
 
 @dataclass
@@ -667,7 +671,7 @@ class Search:
             self.store.write_text(f"{item.record.directory}/reward_as_written.py", item.code or "")
             self.store.write_text(f"{item.record.directory}/reward.py", best_code or "")
             item.code = best_code
-        winner = TrainOutcome(candidate_id=item.record.id, members=best_outcome.members)
+        winner = TrainOutcome(candidate_id=item.record.id, members=best_outcome.members, jobs=base.jobs)
         summary = (f"Constant tuning tried {len(variants)} variants of the named constants: "
                    f"{'the reward as written stayed best' if best_label == 'as written' else 'won: ' + best_label} "
                    f"(task score {_fmt(winner.fitness)} vs {_fmt(base.fitness)} as written).")
@@ -682,6 +686,7 @@ class Search:
             reflection = Reflection(reflection.text + "\n\n" + tuning.summary, reflection.checkpoints,
                                     reflection.advice)
         record.fitness = outcome.fitness
+        record.jobs = outcome.jobs
         record.fitness_per_seed = [m.fitness for m in outcome.members]
         record.status = "trained" if outcome.ok else "failed"
         if not outcome.ok:

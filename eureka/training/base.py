@@ -15,6 +15,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from eureka.executor.records import JobRecord
+
 FitnessMetric = Literal["episode_return", "success_rate", "episode_length"]
 
 
@@ -78,6 +80,7 @@ class TrainOutcome(BaseModel):
 
     candidate_id: str
     members: list[MemberResult]
+    jobs: list[JobRecord] = Field(default_factory=list)  # set by the host: where it trained (eureka.executor)
 
     @property
     def fitness(self) -> float | None:

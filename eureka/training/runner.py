@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
+from eureka.executor import placement_of
 from eureka.sandbox.base import JOB_FILE, Sandbox, SandboxJob, SandboxLimits
 from eureka.task import TaskSpec
 from eureka.training.base import (
@@ -85,9 +86,10 @@ class TrainingRunner:
         finally:
             stop.set()
             shutil.rmtree(scratch, ignore_errors=True)
+        jobs = [placement] if (placement := placement_of(result)) else []
         if result.ok and result.result is not None:
             try:
-                return TrainJobResult.model_validate(result.result).outcomes
+                return [o.model_copy(update={"jobs": jobs}) for o in TrainJobResult.model_validate(result.result).outcomes]
             except ValueError as exc:
                 error = f"the train job wrote an unreadable result: {exc}"
         else:
@@ -95,7 +97,7 @@ class TrainingRunner:
             error = f"training failed in the sandbox: {result.detail}" + (f" ({last})" if last else "")
         return [TrainOutcome(candidate_id=c.id,
                              members=[MemberResult(seed=s, status="failed", error=error)
-                                      for s in self.task.training.seeds])
+                                      for s in self.task.training.seeds], jobs=jobs)
                 for c in candidates]
 
 
@@ -118,7 +120,8 @@ class TrainingSession:
         self.overlap = overlap
         self.queued: list[CandidateCode] = []
         self.futures: list[Future] = []
-        self.pool = ThreadPoolExecutor(max_workers=1 if self.population else runner.workers)
+        self.shards = max(1, getattr(runner.sandbox, "population_shards", 1))  # one per GPU/node (eureka.executor)
+        self.pool = ThreadPoolExecutor(max_workers=self.shards if self.population else runner.workers)
         self.populations: list[list[str]] = []  # candidate ids of each population started (JAX)
 
     def submit(self, *candidates: CandidateCode) -> None:
@@ -149,8 +152,10 @@ class TrainingSession:
 
     def _start_population(self) -> None:
         batch, self.queued = self.queued, []
-        self.populations.append([c.id for c in batch])
-        self.futures.append(self.pool.submit(self.runner._run_job, batch, self.progress))
+        size = -(-len(batch) // self.shards)
+        for shard in (batch[i:i + size] for i in range(0, len(batch), size)):
+            self.populations.append([c.id for c in shard])
+            self.futures.append(self.pool.submit(self.runner._run_job, shard, self.progress))
 
 
 def _collect_artifacts(root: Path, candidates: list[CandidateCode]) -> None:
