@@ -82,9 +82,12 @@ class RayExecutor:
         return {"num_cpus": job.limits.cpus, "num_gpus": gpus, "memory": job.limits.memory_mb << 20}
 
     def unfit(self, wanted: dict[str, Any]) -> str | None:
-        """Why no node of the cluster could ever take the job (a task Ray would hold forever)."""
+        """Why no node that joined the cluster could ever take the job (a task Ray would hold
+        forever). Nodes that died count: a lost node is usually replaced, and Ray waits for it."""
+        import ray
+
         needs = {"CPU": wanted["num_cpus"], "GPU": wanted["num_gpus"], "memory": wanted["memory"]}
-        for node in self.nodes():
+        for node in ray.nodes():
             if all(node["Resources"].get(key, 0) >= amount for key, amount in needs.items() if amount):
                 return None
         return (f"no node of the Ray cluster has {wanted['num_cpus']:g} CPUs, {wanted['num_gpus']:g} GPUs and "
@@ -194,9 +197,9 @@ class RayExecutor:
     def _on_signal(self, number: int, frame: Any) -> None:
         self.cancel()
         handler = self._previous_handlers.get(number)
-        if callable(handler) and handler is not self._on_signal:
+        if number == signal.SIGINT and callable(handler):
             handler(number, frame)
-        raise KeyboardInterrupt  # SIGTERM too: the run stops as after Ctrl-C, its state saved
+        raise KeyboardInterrupt  # SIGTERM too (not Ray's sys.exit): the run stops as after Ctrl-C, state saved
 
     def close(self) -> None:
         for number, handler in self._previous_handlers.items():
