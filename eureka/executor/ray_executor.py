@@ -78,8 +78,11 @@ class RayExecutor:
         return max(1, sum(1 for n in self.nodes() if n["Resources"].get("CPU", 0) > 0))
 
     def resources(self, job: SandboxJob) -> dict[str, Any]:
-        gpus = self.spec.gpus_per_train_job if job.module == TRAIN_MODULE else 0.0
-        return {"num_cpus": job.limits.cpus, "num_gpus": gpus, "memory": job.limits.memory_mb << 20}
+        if job.module == TRAIN_MODULE:
+            cpus, gpus = job.limits.cpus, self.spec.gpus_per_train_job
+        else:
+            cpus, gpus = min(job.limits.cpus, self.spec.cpus_per_short_job), 0.0
+        return {"num_cpus": cpus, "num_gpus": gpus, "memory": job.limits.memory_mb << 20}
 
     def unfit(self, wanted: dict[str, Any]) -> str | None:
         """Why no node that joined the cluster could ever take the job (a task Ray would hold

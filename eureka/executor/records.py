@@ -24,6 +24,8 @@ class ExecutorSpec(BaseModel):
                              "node died (never after the job itself failed)")
     gpus_per_train_job: float = Field(default=0.0, ge=0, description="GPUs a training job asks Ray for; "
                                       "with GPUs a JAX population is split into one sub-population per GPU")
+    cpus_per_short_job: float = Field(default=0.25, gt=0, description="CPUs a probe or other short job "
+                                      "declares: it shares a core with training instead of queueing behind it")
     max_transfer_mb: int = Field(default=512, gt=0, description="most a job's files may weigh, each way")
 
 

@@ -119,7 +119,7 @@ def test_a_ray_run_equals_a_local_run(tmp_path: Path, task: Path, local_run: Pat
 
 def test_a_lost_worker_node_costs_nothing(tmp_path: Path, local_run: Path, sandbox_name: str,
                                           ray_cluster: LocalCluster) -> None:
-    task = small_task(tmp_path, timesteps=30_000)  # long enough to be caught mid-training
+    task = small_task(tmp_path, timesteps=8000)  # long enough to be caught mid-training
     runs = tmp_path / "runs"
     proc = subprocess.Popen(eureka("run", str(task), *RUN, "--sandbox", sandbox_name, "--runs-dir", str(runs),
                                    "--executor", "ray", "--ray-address", ray_cluster.address),
@@ -127,8 +127,8 @@ def test_a_lost_worker_node_costs_nothing(tmp_path: Path, local_run: Path, sandb
                             start_new_session=True)
     try:
         run_dir = run_directory(runs)
-        wait_for(run_dir, "training_started", proc)
-        time.sleep(3.0)  # the training jobs are running on the worker node
+        wait_for(run_dir, "training_submitted", proc)
+        time.sleep(4.0)  # the first training job is running on the worker node
         (worker,) = ray_cluster.alive_workers()
         ray_cluster.kill_worker(worker)
         replacement = ray_cluster.ips[ray_cluster.add_worker().pid]  # a replacement machine joins, as an autoscaler would add one
