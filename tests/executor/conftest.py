@@ -80,9 +80,8 @@ class LocalCluster:
                 proc.wait()
 
 
-@pytest.fixture(scope="session")
-def ray_cluster():
-    require("ray", "Ray (the ray extra)")
+def start_cluster(worker_cpus: int = 2) -> LocalCluster:
+    """A head that runs no jobs plus one worker node (bench/executors.py uses it too)."""
     temp_dir = tempfile.mkdtemp(prefix="ray-", dir="/tmp")  # short: Ray's socket paths have a length limit
     env = {**os.environ, **FAST_HEALTH_CHECKS, "PYTHONPATH": str(ROOT), "RAY_USAGE_STATS_ENABLED": "0"}
     port = free_port(HEAD_IP)
@@ -94,7 +93,18 @@ def ray_cluster():
     cluster = LocalCluster(f"{HEAD_IP}:{port}", temp_dir, env, head)
     try:
         cluster.wait_for_nodes(0)
-        cluster.add_worker()
+        cluster.add_worker(worker_cpus)
+    except BaseException:
+        cluster.stop()
+        raise
+    return cluster
+
+
+@pytest.fixture(scope="session")
+def ray_cluster():
+    require("ray", "Ray (the ray extra)")
+    cluster = start_cluster()
+    try:
         yield cluster
     finally:
         cluster.stop()
