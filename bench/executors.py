@@ -92,6 +92,8 @@ def main() -> None:
     parser.add_argument("--timesteps", type=int, default=2048)
     parser.add_argument("--sandbox", default="auto")
     parser.add_argument("--json", type=Path)
+    parser.add_argument("--local-wall", type=float, help="reuse a local generation's measured wall time (s) "
+                        "instead of running it again (the model then uses the Ray jobs' durations)")
     args = parser.parse_args()
 
     from tests.executor.conftest import start_cluster
@@ -101,7 +103,10 @@ def main() -> None:
     fitness = task.fitness.model_copy(update={"eval_episodes": 2})
     task = task.model_copy(update={"training": training, "fitness": fitness})
 
-    local = generation(LocalExecutor(make_sandbox(args.sandbox)), task, args.candidates, args.slots)
+    if args.local_wall:
+        local = {"wall_s": args.local_wall, "fitness": None, "job_s": []}
+    else:
+        local = generation(LocalExecutor(make_sandbox(args.sandbox)), task, args.candidates, args.slots)
     print(f"local: {local['wall_s']:.1f} s for {args.candidates} jobs, {args.slots} at once", flush=True)
     cluster = start_cluster(worker_cpus=args.slots)
     try:
@@ -114,7 +119,7 @@ def main() -> None:
     extra = remote["wall_s"] - local["wall_s"]
     per_job = extra * args.slots / args.candidates
     node_extra = statistics.mean(remote["node_extra_s"]) if remote["node_extra_s"] else 0.0
-    durations = local["job_s"]
+    durations = local["job_s"] or remote["job_s"]
     model = {n: simulated_wall(durations, n, max(per_job, 0.0)) for n in (4, 16)}
     report = {
         "candidates": args.candidates, "slots": args.slots, "timesteps": args.timesteps,
@@ -123,7 +128,7 @@ def main() -> None:
         "ray_overhead_share": round(extra / remote["wall_s"], 3),
         "ray_node_pack_unpack_per_job_s": round(node_extra, 3),
         "job_s_median": round(statistics.median(durations), 1), "job_s_max": round(max(durations), 1),
-        "same_fitness": local["fitness"] == remote["fitness"],
+        "same_fitness": None if local["fitness"] is None else local["fitness"] == remote["fitness"],
         "model_wall_s_4_gpu_nodes": round(model[4], 1), "model_wall_s_16_gpu_nodes": round(model[16], 1),
     }
     print(f"\n{'':34}{'local':>10}{'ray':>10}")

@@ -150,16 +150,20 @@ def test_a_lost_worker_node_costs_nothing(tmp_path: Path, local_run: Path, sandb
     assert len(list((run_dir / "llm").glob("*.json"))) == len(list((local_run / "llm").glob("*.json")))
 
 
-def test_a_killed_head_resumes_without_asking_twice(tmp_path: Path, task: Path, local_run: Path,
-                                                    sandbox_name: str, ray_cluster: LocalCluster) -> None:
+def test_a_stopped_head_cancels_its_jobs_and_resumes_without_asking_twice(
+        tmp_path: Path, task: Path, local_run: Path, sandbox_name: str, ray_cluster: LocalCluster) -> None:
     runs = tmp_path / "runs"
     proc = subprocess.Popen(eureka("run", str(task), *RUN, "--sandbox", sandbox_name, "--runs-dir", str(runs),
                                    "--executor", "ray", "--ray-address", ray_cluster.address),
                             env=env(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
     run_dir = run_directory(runs)
     wait_for(run_dir, "training_submitted", proc)
-    os.killpg(proc.pid, signal.SIGKILL)
-    proc.wait()
+    time.sleep(2.0)
+    proc.send_signal(signal.SIGTERM)
+    assert proc.wait(timeout=60) == 1  # stopped, not finished
+    assert json.loads((run_dir / "run.json").read_text())["status"] == "stopped"
+    cancelled = [e for e in events(run_dir) if e["event"] == "job_failed" and "cancelled" in e["detail"]]
+    assert any(e["module"] == "eureka.jobs.train" for e in cancelled)  # the running training was cancelled
     asked_before = len(list((run_dir / "llm").glob("*.json")))
 
     resumed = subprocess.run(eureka("resume", str(run_dir)), env=env(), capture_output=True, text=True,
