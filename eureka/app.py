@@ -12,11 +12,12 @@ from eureka.design.llm import make_run_client
 from eureka.design.llm.budget import Budget
 from eureka.design.prompts import PromptBuilder
 from eureka.envs import sample_transitions, space_info
+from eureka.executor import Executor, ExecutorSpec, make_executor
 from eureka.loop.replay import load_elite
 from eureka.loop.search import Listener, RunResult, Search
 from eureka.rundir.records import EventKind, Run
 from eureka.rundir.store import RunStore, RunStoreError
-from eureka.sandbox import Sandbox, SandboxLimits, make_sandbox
+from eureka.sandbox import SandboxLimits
 from eureka.task import TaskSpec, task_from_dict
 from eureka.training.runner import TrainingRunner
 from eureka.training.trainers import trainer_for
@@ -25,9 +26,14 @@ __all__ = ["PROBE_TRANSITIONS", "build_search", "continue_run", "open_run", "pro
            "run_status", "start_run"]
 
 
+def executor_spec(task: TaskSpec, config: RunConfig) -> ExecutorSpec:
+    return task.executor.model_copy(update={"kind": config.executor,
+                                            "address": config.ray_address or task.executor.address})
+
+
 def build_search(task: TaskSpec, store: RunStore, config: RunConfig, listener: Listener | None = None,
-                 sandbox: Sandbox | None = None) -> Search:
-    sandbox = sandbox or start_sandbox(task, config.sandbox)
+                 sandbox: Executor | None = None) -> Search:
+    sandbox = sandbox or start_sandbox(task, config)
     space = space_info(task.env)
     transitions = sample_transitions(task.env, PROBE_TRANSITIONS, seed=0)
     spec_mode, prompts = None, PromptBuilder(task, space)
@@ -44,19 +50,21 @@ def build_search(task: TaskSpec, store: RunStore, config: RunConfig, listener: L
     search = Search(task, designer, critic, TrainingRunner(sandbox, task, workers=config.workers or os.cpu_count()),
                     config, indexer=update_index)
     client.listener = lambda kind, data: search.emit(kind, **data)  # llm_retry events
+    sandbox.on_event = search.emit  # per-node activity of a cluster run
     return search
 
 
-def start_sandbox(task: TaskSpec, name: str) -> Sandbox:
-    """The run's sandbox, showing the task's own env code; the env is built in it once, so an env
-    that fails there stops the run (EnvCodeError) before any LLM call."""
+def start_sandbox(task: TaskSpec, config: RunConfig) -> Executor:
+    """Where the run's jobs run (this machine's sandbox, or a Ray cluster's), showing the task's own
+    env code; the env is built there once, so an env that fails stops the run (EnvCodeError) before
+    any LLM call."""
     from eureka.envs.preflight import build_env_in_sandbox
     from eureka.envs.user import prepare_host, user_code
 
     prepare_host(task)
-    sandbox = make_sandbox(name, user_code=user_code(task))
-    build_env_in_sandbox(task, sandbox)
-    return sandbox
+    executor = make_executor(executor_spec(task, config), config.sandbox, user_code=user_code(task))
+    build_env_in_sandbox(task, executor)
+    return executor
 
 
 def probe_limits(task: TaskSpec) -> SandboxLimits:
@@ -77,12 +85,13 @@ def update_index(store: RunStore) -> None:
 
 def start_run(task: TaskSpec, config: RunConfig, runs_dir: Path = Path("runs"),
               listener: Listener | None = None) -> RunResult:
-    sandbox = start_sandbox(task, config.sandbox)  # no sandbox or a broken env: fail before a run dir exists
+    executor = start_sandbox(task, config)  # no sandbox, no cluster or a broken env: fail before a run dir exists
     store = RunStore.create(runs_dir, task.name)
-    return build_search(task, store, config, listener, sandbox).run()
+    return build_search(task, store, config, listener, executor).run()
 
 
-def open_run(run_dir: Path, listener: Listener | None = None, sandbox: str | None = None) -> Search:
+def open_run(run_dir: Path, listener: Listener | None = None, sandbox: str | None = None,
+             executor: str | None = None, ray_address: str | None = None) -> Search:
     """A Search restored from a run directory, ready to continue."""
     store, data = RunStore.open(run_dir)
     try:
@@ -93,6 +102,8 @@ def open_run(run_dir: Path, listener: Listener | None = None, sandbox: str | Non
         raise RunStoreError(f"{run_dir / 'run.json'}: unreadable run settings ({exc})") from None
     if sandbox:
         config = config.model_copy(update={"sandbox": sandbox})
+    config = config.model_copy(update={"executor": executor or config.executor,
+                                       "ray_address": ray_address or config.ray_address})
     search = build_search(task, store, config, listener)
     search.restore(run)
     skip = getattr(search.designer.client, "skip", None)
@@ -106,8 +117,9 @@ def run_status(run_dir: Path) -> str:
     return str(run.get("status"))
 
 
-def resume_run(run_dir: Path, listener: Listener | None = None, sandbox: str | None = None) -> RunResult:
-    return open_run(run_dir, listener, sandbox).run()
+def resume_run(run_dir: Path, listener: Listener | None = None, sandbox: str | None = None,
+               executor: str | None = None, ray_address: str | None = None) -> RunResult:
+    return open_run(run_dir, listener, sandbox, executor, ray_address).run()
 
 
 def continue_run(run_dir: Path, feedback: list[str], iterations: int = 1, parent: str | None = None,

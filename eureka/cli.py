@@ -8,7 +8,13 @@ from pathlib import Path
 
 import click
 
+from eureka.executor.records import EXECUTOR_CHOICES
 from eureka.sandbox import SANDBOX_CHOICES
+
+EXECUTOR_OPTION = click.option("--executor", type=click.Choice(EXECUTOR_CHOICES),
+                               help="where jobs run: this machine, or a Ray cluster (default: the task file's, local)")
+RAY_ADDRESS_OPTION = click.option("--ray-address", help="the Ray cluster: auto or ray://HOST:10001 "
+                                  "(default: the task file's executor.address, auto)")
 
 
 class BadInput(click.ClickException):
@@ -66,9 +72,11 @@ def cli() -> None:
               help="seconds one LLM call may take with all its retries (default: the task's llm.deadline_s, 900)")
 @click.option("--allow-path", "allow_paths", multiple=True, type=click.Path(path_type=Path),
               help="a file or folder outside the task's folder that its baseline paths may point into")
+@EXECUTOR_OPTION
+@RAY_ADDRESS_OPTION
 def run(task_file: Path, model, iterations, samples, sandbox, runs_dir: Path, with_baselines: bool,
         max_tokens, max_cost, review, overlap, constant_variants, mode, selection: bool, edits, seed,
-        islands, timesteps, llm_timeout, llm_deadline, allow_paths) -> None:
+        islands, timesteps, llm_timeout, llm_deadline, allow_paths, executor, ray_address) -> None:
     """Design rewards for TASK_FILE (a task YAML, or the name of a shipped task: see `eureka tasks`)."""
     from eureka.app import start_run
     from eureka.config import RunConfig
@@ -93,7 +101,8 @@ def run(task_file: Path, model, iterations, samples, sandbox, runs_dir: Path, wi
     config = RunConfig.resolve(task, model=model, iterations=iterations, samples=samples, sandbox=sandbox,
                                with_baselines=with_baselines, max_tokens=max_tokens, max_cost_usd=max_cost,
                                review=review, overlap=overlap, constant_variants=constant_variants, mode=mode,
-                               selection=selection, edits=edits, seed=seed, islands=islands)
+                               selection=selection, edits=edits, seed=seed, islands=islands,
+                               executor=executor, ray_address=ray_address)
     _drive(lambda: start_run(task, config, runs_dir, listener=ui), ui)
 
 
@@ -123,7 +132,9 @@ def _drive(start, ui) -> None:
 @cli.command()
 @click.argument("run_dir", type=click.Path(path_type=Path))
 @click.option("--sandbox", type=click.Choice(SANDBOX_CHOICES), help="override the run's sandbox")
-def resume(run_dir: Path, sandbox) -> None:
+@EXECUTOR_OPTION
+@RAY_ADDRESS_OPTION
+def resume(run_dir: Path, sandbox, executor, ray_address) -> None:
     """Continue a killed or stopped run: finished candidates are reused, the rest redone."""
     from eureka.app import resume_run, run_status
     from eureka.rundir.store import RunStoreError
@@ -137,7 +148,7 @@ def resume(run_dir: Path, sandbox) -> None:
         click.echo(f"{run_dir}: the run is finished; nothing to resume")
         return
     ui = RunConsole()
-    _drive(lambda: resume_run(run_dir, listener=ui, sandbox=sandbox), ui)
+    _drive(lambda: resume_run(run_dir, listener=ui, sandbox=sandbox, executor=executor, ray_address=ray_address), ui)
 
 
 @cli.command("runs")
@@ -186,10 +197,12 @@ def runs_command(runs_dir: Path, task, status, reindex: bool) -> None:
               "evaluation episode for a success rate, or both reach the task's target)")
 @click.option("--sandbox", type=click.Choice(SANDBOX_CHOICES),
               help="where --verify runs the reward (default: the task's, else auto)")
-def export_command(run_dir: Path, output, candidate, verify: bool, sandbox) -> None:
+@EXECUTOR_OPTION
+@RAY_ADDRESS_OPTION
+def export_command(run_dir: Path, output, candidate, verify: bool, sandbox, executor, ray_address) -> None:
     """Export a run's best reward (reward.py, wrapper.py, manifest.json) as a self-contained directory."""
+    from eureka.executor import ExecutorSpec, make_executor
     from eureka.export import ExportError, export_candidate, read_manifest, verify_export
-    from eureka.sandbox import make_sandbox
     from eureka.sandbox.base import SandboxError
 
     try:
@@ -207,7 +220,10 @@ def export_command(run_dir: Path, output, candidate, verify: bool, sandbox) -> N
         click.secho("WARNING: --sandbox none runs generated code UNSANDBOXED (trusted debugging only)",
                     fg="red", err=True)
     try:
-        outcome = verify_export(result.directory, make_sandbox(name), progress=lambda m: click.echo(f"verify: {m}"))
+        spec = ExecutorSpec.model_validate(read_manifest(result.directory)["task"].get("executor") or {})
+        spec = spec.model_copy(update={"kind": executor or spec.kind, "address": ray_address or spec.address})
+        outcome = verify_export(result.directory, make_executor(spec, name),
+                                progress=lambda m: click.echo(f"verify: {m}"))
     except SandboxError as exc:
         raise Failure(str(exc)) from None
     for check in outcome.checks:

@@ -92,6 +92,8 @@ class RunConfig(BaseModel):
     islands: int = 1  # sub-populations with their own parents and elites (samples spread over them)
     migration_interval: int = 2  # every this many generations each island's best joins the next's prompts
     workers: int | None = None  # training jobs at once on the gymnasium backend (default: one per core)
+    executor: str = "local"  # where jobs run: local, or ray (eureka.executor)
+    ray_address: str | None = None  # the Ray cluster (None: the task file's executor.address)
 
     @property
     def generation(self) -> Any:
@@ -105,7 +107,8 @@ class RunConfig(BaseModel):
                 workers: int | None = None, max_tokens: int | None = None, max_cost_usd: float | None = None,
                 review: bool | None = None, overlap: bool | None = None, constant_variants: int | None = None,
                 mode: str | None = None, selection: bool = True, seed: int | None = None,
-                edits: int | None = None, islands: int | None = None) -> "RunConfig":
+                edits: int | None = None, islands: int | None = None, executor: str | None = None,
+                ray_address: str | None = None) -> "RunConfig":
         """The settings of a new run: the command line's (None: not given) over the task file's `task`."""
         from eureka.design.llm import resolve_model
 
@@ -120,7 +123,7 @@ class RunConfig(BaseModel):
             overlap=overlap_enabled(overlap, chosen), constant_variants=default_variants(constant_variants, task),
             mode=design, edits=default_edits(edits, task, design), selection=selection, seed=seed,
             islands=islands or task.search.islands, migration_interval=task.search.migration_interval,
-            workers=workers)
+            workers=workers, executor=executor or task.executor.kind, ray_address=ray_address)
 
     @classmethod
     def from_run(cls, run: dict[str, Any]) -> "RunConfig":

@@ -21,6 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError,
 from eureka.resources import shipped
 from eureka.safe_expr import UnsafeExpression, compile_expression
 from eureka.hyperparams import HYPERPARAMS_BY_BACKEND, HyperValue
+from eureka.executor.records import ExecutorSpec
 
 SandboxName = Literal["auto", "docker", "bwrap", "none"]
 MAX_TASK_FILE_BYTES = 1_000_000
@@ -170,6 +171,7 @@ class TaskSpec(_Strict):
     search: SearchSpec = Field(default_factory=SearchSpec)
     llm: LLMSpec = Field(default_factory=LLMSpec)
     sandbox: SandboxName = "auto"
+    executor: ExecutorSpec = Field(default_factory=ExecutorSpec)
 
     _path: Path | None = PrivateAttr(default=None)
 

@@ -3,7 +3,7 @@
 #
 #   scripts/install.sh          the package, the embedded model, the sandboxes and the jax
 #                               backend's envs (gymnax; brax and Craftax: the `envs` extra)
-#   scripts/install.sh --dev    the same plus the test dependencies
+#   scripts/install.sh --dev    the same plus the test dependencies (Ray too, for tests/executor)
 #
 # Idempotent: a second run only checks. The first run builds llama-cpp-python from source
 # (about 3 minutes with the flags below; pip caches the wheel) and downloads the embedded

@@ -26,6 +26,7 @@ def record_training(store: RunStore, emit: Emit, task: TaskSpec, record: Candida
                                 reflection.advice)
     record.fitness = outcome.fitness
     record.fitness_per_seed = [m.fitness for m in outcome.members]
+    record.jobs = outcome.jobs
     record.status = "trained" if outcome.ok else "failed"
     if not outcome.ok:
         record.problems = [m.error for m in outcome.members if m.error]

@@ -88,7 +88,7 @@ def pick_variant(item: Designed, base: TrainOutcome, variants: list[Variant], ou
         store.write_text(f"{item.record.directory}/reward_as_written.py", item.code or "")
         store.write_text(f"{item.record.directory}/reward.py", best_code or "")
         item.code = best_code
-    winner = TrainOutcome(candidate_id=item.record.id, members=best_outcome.members)
+    winner = TrainOutcome(candidate_id=item.record.id, members=best_outcome.members, jobs=base.jobs)
     summary = (f"Constant tuning tried {len(variants)} variants of the named constants: "
                f"{'the reward as written stayed best' if best_label == 'as written' else 'won: ' + best_label} "
                f"(task score {_fmt(winner.fitness)} vs {_fmt(base.fitness)} as written).")

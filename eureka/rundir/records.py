@@ -16,6 +16,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from eureka.executor.records import JobRecord
 from eureka.training.base import TrainOutcome
 
 CandidateStatus = Literal["rejected", "duplicate", "trained", "failed"]
@@ -85,6 +86,7 @@ class Candidate(_Record):
     duplicate_of: str | None = None
     edit: str | None = None  # a structural edit of the parent that eureka made (structured mode), not the LLM
     island: int = 0  # the sub-population it was designed in (runs without islands: 0)
+    jobs: list[JobRecord] = Field(default_factory=list)  # where its training ran (eureka.executor)
 
 
 class CriticAttempt(_Record):

@@ -16,6 +16,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from eureka.task import FitnessMetric, FitnessSpec  # noqa: F401  (re-exported)
+from eureka.executor.records import JobRecord
 
 # FitnessSpec is part of the task file; imported here for the modules that read it from training.
 class Checkpoint(BaseModel):
@@ -92,6 +93,7 @@ class TrainOutcome(BaseModel):
 
     candidate_id: str
     members: list[MemberResult]
+    jobs: list[JobRecord] = Field(default_factory=list)  # set by the host: where it trained (eureka.executor)
 
     @property
     def fitness(self) -> float | None:

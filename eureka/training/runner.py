@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
+from eureka.executor import placement_of
 from eureka.sandbox.base import JOB_FILE, Sandbox, SandboxJob, SandboxLimits
 from eureka.task import TaskSpec
 from eureka.training.base import (
@@ -70,7 +71,7 @@ class TrainingRunner:
         scratch = Path(tempfile.mkdtemp(prefix="eureka-train-"))
         stop = threading.Event()
         try:
-            population = self.task.env.backend == "jax"
+            population = trainer_for(self.task.env.backend).population
             suffix = EXPORTED_SUFFIX if population else ".py"
             spec = TrainJobSpec(
                 task=self.task.model_dump(mode="json"),
@@ -102,10 +103,11 @@ class TrainingRunner:
             outcomes = evaluate_outcomes(self.sandbox, self.task, self.policy_arch, self.limits,
                                          scratch / ARTIFACTS_DIR, outcomes, [c.artifacts for c in candidates],
                                          lambda root: _collect_artifacts(root, candidates))
-            return [TrainOutcome(candidate_id=o.candidate_id,
+            jobs = [placement] if (placement := placement_of(result)) else []  # where it ran (eureka.executor)
+            return [TrainOutcome(candidate_id=o.candidate_id, jobs=jobs,
                                  members=[MemberResult(seed=s, status="failed", error=unexported[o.candidate_id])
                                           for s in self.task.training.seeds])
-                    if o.candidate_id in unexported else o for o in outcomes]
+                    if o.candidate_id in unexported else o.model_copy(update={"jobs": jobs}) for o in outcomes]
         finally:
             stop.set()
             shutil.rmtree(scratch, ignore_errors=True)
@@ -176,7 +178,8 @@ class TrainingSession:
         self.overlap = overlap
         self.queued: list[CandidateCode] = []
         self.futures: list[Future] = []
-        self.pool = ThreadPoolExecutor(max_workers=1 if self.population else runner.workers)
+        self.shards = max(1, getattr(runner.sandbox, "population_shards", 1))  # one per GPU/node (eureka.executor)
+        self.pool = ThreadPoolExecutor(max_workers=self.shards if self.population else runner.workers)
         self.populations: list[list[str]] = []  # candidate ids of each population started (JAX)
 
     def submit(self, *candidates: CandidateCode) -> None:
@@ -207,8 +210,10 @@ class TrainingSession:
 
     def _start_population(self) -> None:
         batch, self.queued = self.queued, []
-        self.populations.append([c.id for c in batch])
-        self.futures.append(self.pool.submit(self.runner._run_job, batch, self.progress))
+        size = -(-len(batch) // self.shards)
+        for shard in (batch[i:i + size] for i in range(0, len(batch), size)):
+            self.populations.append([c.id for c in shard])
+            self.futures.append(self.pool.submit(self.runner._run_job, shard, self.progress))
 
 
 def _collect_artifacts(root: Path, candidates: list[CandidateCode]) -> None:

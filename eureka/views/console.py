@@ -23,6 +23,7 @@ class RunConsole:
         self.tasks: dict[str, Any] = {}
         self.iteration: int | None = None
         self.critic_passed: dict[int, set[str]] = {}  # per generation: candidates the critic accepted
+        self.nodes: dict[str, list[float]] = {}  # cluster runs: node -> [jobs, seconds run, seconds queued]
 
     def __call__(self, kind: str, data: dict[str, Any]) -> None:
         handler = getattr(self, f"on_{kind}", None)
@@ -113,6 +114,19 @@ class RunConsole:
         self.console.print(f"  baseline {baseline}: fitness [bold]{_fitness(fitness)}[/]"
                            + (f" [red]failed[/]: {escape(error)}" if error else ""))
 
+    def on_job_finished(self, module, node, queued_s, ran_s, attempts, **_) -> None:
+        tally = self.nodes.setdefault(node, [0, 0.0, 0.0])
+        tally[0], tally[1], tally[2] = tally[0] + 1, tally[1] + ran_s, tally[2] + queued_s
+        if module.endswith(".train") or attempts > 1:
+            retried = f", attempt {attempts}" if attempts > 1 else ""
+            self.console.print(f"  node {node}: {module.rsplit('.', 1)[-1]} ran {ran_s:.1f} s "
+                               f"(queued {queued_s:.1f} s{retried}); this node: {tally[0]} jobs", highlight=False)
+
+    def on_job_lost(self, module, error, retry, **_) -> None:
+        then = "running it again elsewhere" if retry else "no retries left"
+        self.console.print(f"  [yellow]job lost[/] ({module.rsplit('.', 1)[-1]}): {escape(error)}; {then}",
+                           highlight=False)
+
     def on_new_best(self, candidate, fitness, **_) -> None:
         self.console.print(f"  [green]new best[/] {candidate}: {_fitness(fitness)}")
 
@@ -144,6 +158,10 @@ class RunConsole:
         if result.filters:
             saved = ", ".join(f"{name} {count}" for name, count in sorted(result.filters.items()))
             self.console.print(f"trainings saved by filters: {saved}")
+        if self.nodes:
+            self.console.print("jobs per node: " + ", ".join(
+                f"{node} {int(jobs)} ({ran:.0f} s run, {queued:.0f} s queued)"
+                for node, (jobs, ran, queued) in sorted(self.nodes.items())))
         if result.island_bests:
             self.console.print("best per island: " + ", ".join(
                 f"{island}: {record.id} ({_fitness(record.fitness)})" for island, record in result.island_bests.items()))
