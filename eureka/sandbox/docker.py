@@ -58,6 +58,7 @@ from eureka.sandbox.mounts import (
     system_layout,
 )
 from eureka.sandbox.process import job_environment
+from eureka.sandbox.untrusted import read_job_tail
 
 OFFLINE_IMAGE = "eureka-sandbox:offline"
 MODE_LABEL = "eureka.sandbox.mode"
@@ -149,7 +150,7 @@ class DockerSandbox:
             shutil.rmtree(log_dir, ignore_errors=True)
         wall = time.monotonic() - start
         code = state.get("ExitCode")
-        result = read_result(job.scratch)
+        result, refusal = read_result(job.scratch)
         if timed_out:
             return SandboxResult(Verdict.TIMEOUT, None, result, log_tail, wall,
                                  f"timeout: killed after {limits.timeout_s:g} s")
@@ -161,7 +162,7 @@ class DockerSandbox:
             return SandboxResult(verdict, code, result, log_tail, wall, detail)
         if code == 0 and result is not None:
             return SandboxResult(Verdict.OK, code, result, log_tail, wall, "ok")
-        detail = f"exit code {code}" + ("" if result is not None else ", no result.json")
+        detail = f"exit code {code}" + ("" if result is not None else f", {refusal}")
         return SandboxResult(Verdict.ERROR, code, result, log_tail, wall, detail)
 
     # -- internals --
@@ -262,13 +263,9 @@ def _exited(container: Any) -> bool:
 
 
 def _log_tail(path: Path, limit: int, docker_log: bytes) -> str:
-    data = b""
-    if path.is_file():
-        with path.open("rb") as fh:
-            fh.seek(0, os.SEEK_END)
-            fh.seek(max(0, fh.tell() - limit))
-            data = fh.read()
-    return tail(data + docker_log, limit)
+    """The job can replace its log file (a symlink to /proc/self/environ would bring this
+    process's environment in): it is read as untrusted, never through a link."""
+    return tail(read_job_tail(path.parent, path.name, limit) + docker_log, limit)
 
 
 def gpu_request(gpus: str | int | list[str]) -> Any:
