@@ -3,7 +3,8 @@
 Each container: no network (``network_mode="none"``), a read-only root, a tmpfs /tmp,
 the scratch dir read-write at /scratch, the eureka package read-only, memory limit equal
 to memory+swap limit (no swap), a pids limit, a CPU quota, every capability dropped,
-``no-new-privileges``, uid:gid 65534 (nobody; the caller's own ids when not root), an
+``no-new-privileges``, the syscall filter of `eureka.sandbox.seccomp` (Docker's default
+profile lets ptrace through), uid:gid 65534 (nobody; the caller's own ids when not root), an
 init process as pid 1 (so the job cannot be pid 1, which ignores signals, and orphans
 are reaped), rlimits for CPU seconds, file size and core dumps, and the environment of
 `job_environment` only.
@@ -58,6 +59,7 @@ from eureka.sandbox.mounts import (
     system_layout,
 )
 from eureka.sandbox.process import job_environment
+from eureka.sandbox.seccomp import docker_profile
 from eureka.sandbox.untrusted import read_job_tail
 
 OFFLINE_IMAGE = "eureka-sandbox:offline"
@@ -205,7 +207,7 @@ class DockerSandbox:
             pids_limit=limits.max_pids,
             nano_cpus=int(limits.cpus * 1e9),
             cap_drop=["ALL"],
-            security_opt=["no-new-privileges"],
+            security_opt=["no-new-privileges", f"seccomp={docker_profile()}"],
             ulimits=[docker.types.Ulimit(name="cpu", soft=cpu_s, hard=cpu_s),
                      docker.types.Ulimit(name="fsize", soft=file_bytes, hard=file_bytes),
                      docker.types.Ulimit(name="core", soft=0, hard=0)],

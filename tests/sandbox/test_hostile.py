@@ -3,7 +3,7 @@
 Each corpus file (tests/sandbox/corpus/) is a generated-looking reward that tries one
 thing: reach the network or the Docker socket, write outside its scratch dir, read a
 planted secret file or API key, fork-bomb, allocate 4 GB, spin, print 100 MB, sleep past
-the timeout, kill its parent. For every case and backend we check that the attempt
+the timeout, kill its parent, ptrace a process of its own. For every case and backend we check that the attempt
 failed or was killed, that the verdict names what happened, that the host is unchanged
 (no file written, no connection made, no secret in any output, no process, container or
 cgroup left), and that a good reward probed right after still passes.
@@ -70,6 +70,7 @@ CASES = {
     "print_flood": Case("ok", r"OSError: \[Errno 27\] File too large", static_clean=True),
     "sleep_past_timeout": Case("timeout", r"^timeout: killed after 5 s$"),
     "kill_parent": Case("killed", r"^killed by SIGKILL$"),
+    "ptrace_child": Case("ok", r"ptrace attach refused: Operation not permitted", static_clean=True),
 }
 
 
