@@ -43,6 +43,8 @@ class SandboxLimits:
     cpus: float = 1.0
     max_file_mb: int = 256
     max_output_bytes: int = 1_000_000  # stdout/stderr kept at most this much (the tail)
+    scratch_mb: int = 1024  # disk quota of the scratch dir (a tmpfs, as root)
+    scratch_files: int = 10_000  # files and directories in the scratch dir at most
 
 
 @dataclass(frozen=True)

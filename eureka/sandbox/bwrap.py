@@ -17,7 +17,7 @@ What the job gets:
   bwrap run as root maps the sandbox user to host uid 0;
 - limits: a per-job cgroup (v1 memory/pids/cpu hierarchies or a v2 dir) for memory
   without swap, process count and CPU share; rlimits for CPU seconds, file size and
-  core dumps; a wall-clock timeout that kills the process group, then anything left in
+  core dumps; a disk quota on the scratch dir (`eureka.sandbox.quota`); a wall-clock timeout that kills the process group, then anything left in
   the cgroup. OOM is read from the cgroup's oom_kill counter.
 
 Python installed in a home directory that nobody cannot traverse (e.g. pyenv under
@@ -62,6 +62,7 @@ from eureka.sandbox.mounts import (
     system_layout,
 )
 from eureka.sandbox.process import job_environment, run_child
+from eureka.sandbox.quota import scratch_quota
 
 CGROUP_ROOT = Path("/sys/fs/cgroup")
 CGROUP_PARENT = "eureka"
@@ -322,6 +323,10 @@ class BwrapSandbox:
     # -- internals --
 
     def _run(self, job: SandboxJob, command: list[str]) -> SandboxResult:
+        with scratch_quota(job.scratch, job.limits):
+            return self._run_with_quota(job, command)
+
+    def _run_with_quota(self, job: SandboxJob, command: list[str]) -> SandboxResult:
         limits = job.limits
         ids = sandbox_ids()
         cgroup = None

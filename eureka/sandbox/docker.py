@@ -6,7 +6,8 @@ to memory+swap limit (no swap), a pids limit, a CPU quota, every capability drop
 ``no-new-privileges``, the syscall filter of `eureka.sandbox.seccomp` (Docker's default
 profile lets ptrace through), uid:gid 65534 (nobody; the caller's own ids when not root), an
 init process as pid 1 (so the job cannot be pid 1, which ignores signals, and orphans
-are reaped), rlimits for CPU seconds, file size and core dumps, and the environment of
+are reaped), rlimits for CPU seconds, file size and core dumps, a disk quota on the scratch dir
+(`eureka.sandbox.quota`), and the environment of
 `job_environment` only.
 
 Output: the job's stdout+stderr go to a file on the host (a private, per-job directory
@@ -59,6 +60,7 @@ from eureka.sandbox.mounts import (
     system_layout,
 )
 from eureka.sandbox.process import job_environment
+from eureka.sandbox.quota import scratch_quota
 from eureka.sandbox.seccomp import docker_profile
 from eureka.sandbox.untrusted import read_job_tail
 
@@ -120,6 +122,10 @@ class DockerSandbox:
         remove_stale_containers(self.client)  # left by a parent that died mid-job
 
     def run(self, job: SandboxJob) -> SandboxResult:
+        with scratch_quota(job.scratch, job.limits):
+            return self._run(job)
+
+    def _run(self, job: SandboxJob) -> SandboxResult:
         from docker.errors import DockerException
 
         limits = job.limits
