@@ -37,6 +37,7 @@ class CandidateRecord(BaseModel):
     duplicate_of: str | None = None
     edit: str | None = None  # a structural edit of the parent that eureka made (structured mode), not the LLM
     island: int = 0  # the sub-population it was designed in (runs without islands: 0)
+    reward_sha256: str | None = None  # of reward.py as the host wrote it (eureka.rundir.integrity)
 
 
 class Migration(BaseModel):

@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict
 
 from eureka.loop.reflect import Reflection, reflect
 from eureka.critic.checks import Critic, CriticVerdict, parse_review
+from eureka.rundir.integrity import read_reward, reward_sha256
 from eureka.loop.database import CandidateRecord, Migration, ProgramDatabase
 from eureka.design.llm.base import Completion, GenerationSettings, LLMClient, LLMError, Message
 from eureka.design.llm.budget import Budget
@@ -413,7 +414,8 @@ class Search:
             self.update_island_elite(elite)
         if best_here and self.better(best_here.record.fitness, self.elite.record.fitness if self.elite else None):
             self.elite = best_here
-            self.store.write_text("best/reward.py", self.store.path(best_here.record.directory, "reward.py").read_text())
+            self.store.write_text("best/reward.py", read_reward(self.store.path(best_here.record.directory),
+                                                                best_here.record.reward_sha256))
             self.emit("new_best", candidate=best_here.record.id, fitness=best_here.record.fitness)
         self.migrate(iteration)
         summary = IterationSummary(
@@ -454,7 +456,8 @@ class Search:
                   stage=verdict.stage, problems=verdict.problems)
         record = CandidateRecord(id=candidate_id, iteration=iteration, index=0, parent_id=parent,
                                  directory=directory, status="trained" if verdict.accepted else "rejected",
-                                 components=verdict.components, problems=verdict.problems)
+                                 components=verdict.components, problems=verdict.problems,
+                                 reward_sha256=reward_sha256(code))
         if verdict.accepted:
             self.emit("training_started", iteration=iteration, candidates=[candidate_id])
             (outcome,) = self.runner.train([CandidateCode(candidate_id, code, self.store.path(directory))],
@@ -582,7 +585,8 @@ class Search:
         record = CandidateRecord(id=candidate_id, iteration=iteration, index=index, parent_id=prompt.parent,
                                  directory=directory, status="trained" if verdict.accepted else "rejected",
                                  components=verdict.components, problems=verdict.problems,
-                                 feedback=prompt.feedback, island=prompt.island)
+                                 feedback=prompt.feedback, island=prompt.island,
+                                 reward_sha256=None if code is None else reward_sha256(code))
         if not verdict.accepted:
             self.store.write_json(f"{directory}/candidate.json", record)
         return Designed(record, code if verdict.accepted else None, reply, verdict)
@@ -613,7 +617,8 @@ class Search:
             record = CandidateRecord(id=candidate_id, iteration=iteration, index=index, parent_id=prompt.parent,
                                      directory=directory, status="trained" if verdict.accepted else "rejected",
                                      components=verdict.components, problems=verdict.problems,
-                                     feedback=prompt.feedback, edit=edit.description, island=prompt.island)
+                                     feedback=prompt.feedback, edit=edit.description, island=prompt.island,
+                                     reward_sha256=None if code is None else reward_sha256(code))
             if not verdict.accepted:
                 self.store.write_json(f"{directory}/candidate.json", record)
             if verdict.stage == "ranking":
@@ -666,6 +671,7 @@ class Search:
         if best_label != "as written":
             self.store.write_text(f"{item.record.directory}/reward_as_written.py", item.code or "")
             self.store.write_text(f"{item.record.directory}/reward.py", best_code or "")
+            item.record.reward_sha256 = reward_sha256(best_code or "")
             item.code = best_code
         winner = TrainOutcome(candidate_id=item.record.id, members=best_outcome.members)
         summary = (f"Constant tuning tried {len(variants)} variants of the named constants: "

@@ -212,18 +212,30 @@ def load_candidates(run_dir: Path) -> list[CandidateView]:
             continue
         members = ((metrics.get("outcome") or {}).get("members")) or []
         ok = [m for m in members if m.get("status") == "ok"] or members
-        code_path = path.parent / "reward.py"
+        code, problems = _checked_code(path.parent, record.get("reward_sha256"))
         view = CandidateView(
             id=str(record.get("id")), iteration=int(record.get("iteration", 0)), index=int(record.get("index", 0)),
             parent_id=record.get("parent_id"), directory=directory, status=str(record.get("status")),
             fitness=record.get("fitness"), components=list(record.get("components") or []),
-            problems=[str(p) for p in record.get("problems") or []],
-            code=code_path.read_text(errors="replace") if code_path.is_file() else None,
+            problems=[str(p) for p in record.get("problems") or []] + problems,
+            code=code,
             reflection=metrics.get("reflection"), checkpoints=list(ok[0].get("checkpoints") or []) if ok else [],
             human=(path.parent / "human.json").is_file())
         _attach_video(view, run_dir)
         out.append(view)
     return sorted(out, key=lambda c: (c.iteration, c.index))
+
+
+def _checked_code(folder: Path, expected_sha256: Any) -> tuple[str | None, list[str]]:
+    """reward.py as the run wrote it (eureka.rundir.integrity), else no code and why."""
+    from eureka.rundir.integrity import RewardMismatch, read_reward
+
+    if not (folder / "reward.py").exists() and not (folder / "reward.py").is_symlink():
+        return None, []
+    try:
+        return read_reward(folder, expected_sha256 if isinstance(expected_sha256, str) else None), []
+    except RewardMismatch as exc:
+        return None, [f"reward.py not shown: {exc}"]
 
 
 def _attach_video(view: CandidateView, run_dir: Path) -> None:
