@@ -155,7 +155,7 @@ _sys.stdout.flush()
 _os._exit(3)
 ''', "np.cos(next_obs[:, 2] * 5.0)"),
 }
-REPAIR_SHAPING = "1.0 - np.abs(next_obs[:, 2]) / 0.2095 + 0.5 * (1.0 - np.abs(next_obs[:, 0]) / 2.4)"
+REPAIR_SHAPING = "-np.abs(next_obs[:, 2] * next_obs[:, 3]) * 10.0"
 HOST_FILES = {"reply.md", "reply_attempt0.md", "reply_attempt1.md", "reward.py", "critic.json", "metrics.json",
               "candidate.json"}
 
@@ -238,10 +238,11 @@ def test_a_result_the_host_must_not_read_fails_that_candidate_only(hostile_run: 
 
 @pytest.mark.slow
 def test_linked_artifacts_are_not_copied(hostile_run: dict) -> None:
-    for attack in ("links", "artifact_dir_link"):
-        names = {p.name for p in candidate(hostile_run, attack).iterdir()}
-        assert names <= HOST_FILES, names
-        assert not any(p.is_symlink() for p in candidate(hostile_run, attack).iterdir())
+    links = {p.name for p in candidate(hostile_run, "links").iterdir()}
+    assert not links & {"policy_seed0.zip", "rollouts_seed0.npz", "rollout_seed0.json"}, links
+    moved = {p.name for p in candidate(hostile_run, "artifact_dir_link").iterdir()}
+    assert moved <= HOST_FILES, moved
+    assert not any(p.is_symlink() for p in hostile_run["run_dir"].rglob("*"))
 
 
 @pytest.mark.slow
