@@ -135,9 +135,9 @@ def _attack():
     _os.makedirs("artifacts/1", exist_ok=True)
     for name in ("reward.py", "candidate.json", "metrics.json", "critic.json", "../reward.py"):
         with _b.open("artifacts/0/" + name, "w") as fh:
-            fh.write("OVERWRITTEN")
+            fh.write("OVER" + "WRITTEN")
     with _b.open("artifacts/1/policy_seed0.zip", "w") as fh:
-        fh.write("OVERWRITTEN")
+        fh.write("OVER" + "WRITTEN")
     for seed in range(100):
         with _b.open("artifacts/0/policy_seed%d.zip" % (seed + 10), "w") as fh:
             fh.write("many")
@@ -196,14 +196,17 @@ def hostile_run(request, tmp_path_factory):
     secret.chmod(0o600)
     names = write_replies(tmp / "replies", secret, shaped)
     task = small_task(tmp, timesteps=1024)
-    env = {**os.environ, "OPENAI_API_KEY": planted["env"], "PYTHONPATH": str(ROOT)}
+    scratch_parent = tmp / "tmpdir"  # where this run's scratch dirs are made (and must be gone from)
+    scratch_parent.mkdir()
+    env = {**os.environ, "OPENAI_API_KEY": planted["env"], "PYTHONPATH": str(ROOT), "TMPDIR": str(scratch_parent)}
     runs = tmp / "runs"
     proc = subprocess.run(
         [sys.executable, "-m", "eureka", "run", str(task), "--model", f"scripted:{tmp / 'replies'}",
          "--iterations", "1", "--samples", str(len(names)), "--sandbox", name, "--runs-dir", str(runs)],
         env=env, capture_output=True, text=True, timeout=1500)
     (run_dir,) = runs.glob("*-cartpole-*")
-    return {"proc": proc, "run_dir": run_dir, "names": names, "planted": planted, "shaped": shaped, "sandbox": name}
+    return {"proc": proc, "run_dir": run_dir, "names": names, "planted": planted, "shaped": shaped, "sandbox": name,
+            "scratch_parent": scratch_parent}
 
 
 def candidate(run: dict, attack: str) -> Path:
@@ -266,8 +269,9 @@ def test_disk_fill_is_confined(hostile_run: dict) -> None:
     sizes = [p.stat().st_size for p in run_dir.rglob("*") if p.is_file()]
     assert max(sizes) <= 64 << 20 and sum(sizes) < 200 << 20
     assert not {p.name for p in candidate(hostile_run, "fill").iterdir()} & {"fill_0.bin", "empty_0"}
-    mounts = Path("/proc/mounts").read_text()
-    assert "eureka-train-" not in mounts and "eureka-probe-" not in mounts, "a scratch tmpfs outlived its job"
+    scratch_parent = hostile_run["scratch_parent"]
+    assert str(scratch_parent) not in Path("/proc/mounts").read_text(), "a scratch tmpfs outlived its job"
+    assert not [p.name for p in scratch_parent.iterdir() if p.name.startswith(("eureka-", ".eureka-"))]
 
 
 @pytest.mark.slow
