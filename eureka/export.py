@@ -90,6 +90,24 @@ def choose_candidate(run: RunInfo, candidate_id: str | None) -> CandidateInfo:
     return candidate
 
 
+def checked_reward(candidate_dir: Path) -> str:
+    """The candidate's reward.py, which must be the code the run accepted (its sha256 in
+    candidate.json; eureka.rundir.integrity). Raises ExportError."""
+    from eureka.rundir.integrity import RewardMismatch, read_reward
+
+    code_path = candidate_dir / REWARD_FILE
+    if not code_path.is_file():
+        raise ExportError(f"{code_path}: file not found")
+    try:
+        expected = json.loads((candidate_dir / "candidate.json").read_text()).get("reward_sha256")
+    except (OSError, ValueError):
+        expected = None
+    try:
+        return read_reward(candidate_dir, expected if isinstance(expected, str) else None)
+    except RewardMismatch as exc:
+        raise ExportError(str(exc)) from None
+
+
 def export_candidate(run_dir: Path, out_dir: Path | None = None, candidate_id: str | None = None,
                      now: datetime | None = None) -> ExportResult:
     """Write the export directory of a run's best (or the named) candidate.
@@ -103,10 +121,7 @@ def export_candidate(run_dir: Path, out_dir: Path | None = None, candidate_id: s
     except RunStoreError as exc:
         raise ExportError(str(exc)) from None
     candidate = choose_candidate(run, candidate_id)
-    code_path = candidate.path / REWARD_FILE
-    if not code_path.is_file():
-        raise ExportError(f"{code_path}: file not found")
-    code = code_path.read_text()
+    code = checked_reward(candidate.path)
     out_dir = Path(out_dir) if out_dir else default_export_dir(run.directory, candidate.id)
     if out_dir.exists() and (not out_dir.is_dir() or (any(out_dir.iterdir()) and not (out_dir / MANIFEST).is_file())):
         raise ExportError(f"{out_dir}: exists and is not a eureka export; choose another output directory")

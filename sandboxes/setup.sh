@@ -32,6 +32,8 @@ if [[ "${EUREKA_SKIP_DOCKER:-0}" != 1 ]]; then
     { command -v dockerd && command -v docker; } >/dev/null || missing+=(docker.io)
 fi
 command -v bwrap >/dev/null || missing+=(bubblewrap)
+# libseccomp: the bwrap sandbox's syscall filter is compiled with it (pyseccomp binds it).
+ldconfig -p | grep -q "libseccomp\.so\.2" || missing+=(libseccomp2)
 if ((${#missing[@]})); then
     say "installing ${missing[*]}"
     apt-get update -qq

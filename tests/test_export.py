@@ -233,6 +233,20 @@ print(json.dumps({"total": [float(v) for v in total], "single": [float(v) for v 
 """
 
 
+def test_a_reward_changed_after_the_run_is_not_exported(run_dir: Path, tmp_path: Path) -> None:
+    copy = tmp_path / "tampered"
+    shutil.copytree(run_dir, copy)
+    best_dir = copy / json.loads((copy / "run.json").read_text())["best"]["directory"]
+    with (best_dir / "reward.py").open("a") as fh:
+        fh.write("# changed after the run\n")
+    result = run_cli(["export", copy, "-o", tmp_path / "out"])
+    assert result.exit_code == 2 and "is not the code the run accepted" in result.output
+    (best_dir / "reward.py").unlink()
+    (best_dir / "reward.py").symlink_to(copy / "run.json")
+    result = run_cli(["export", copy, "-o", tmp_path / "out"])
+    assert result.exit_code == 2 and "reward.py" in result.output
+
+
 def test_jax_task_export_has_a_jax_form_and_a_gymnasium_wrapper(run_dir: Path, tmp_path: Path) -> None:
     pytest.importorskip("gymnax")
     copy = tmp_path / "jaxrun"
@@ -244,6 +258,7 @@ def test_jax_task_export_has_a_jax_form_and_a_gymnasium_wrapper(run_dir: Path, t
     (best_dir / "reward.py").write_text(JAX_REWARD)
     record = json.loads((best_dir / "candidate.json").read_text())
     record["components"] = ["alive", "upright"]
+    record["reward_sha256"] = hashlib.sha256(JAX_REWARD.encode()).hexdigest()  # as the run would have recorded
     (best_dir / "candidate.json").write_text(json.dumps(record))
 
     result = run_cli(["export", copy, "-o", tmp_path / "out"])

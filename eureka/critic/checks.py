@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Literal
 
 import numpy as np
+from pydantic import BaseModel, Field, ValidationError
 
 from eureka.envs.base import SpaceInfo, Transitions
 from eureka.jobs.probe import FIXABLE_SHAPE
@@ -223,11 +224,16 @@ class Critic:
                                 + (f" ({' | '.join(last)})" if last else "")]
             return verdict
         assert outcome.result is not None
-        verdict.problems = list(outcome.result.get("problems", []))
-        verdict.components = list(outcome.result.get("components", []))
+        try:
+            answer = ProbeAnswer.model_validate(outcome.result)
+        except ValidationError as exc:
+            verdict.problems = [f"the probe job wrote an unreadable result ({exc.error_count()} errors)"]
+            return verdict
+        verdict.problems = answer.problems
+        verdict.components = answer.components
         if verdict.problems:
             return verdict
-        values = outcome.result.get("reward_values")
+        values = answer.reward_values
         if not isinstance(values, list) or len(values) != len(self.transitions):
             verdict.problems = ["the probe returned no reward values"]
             return verdict
@@ -251,6 +257,14 @@ class Critic:
             return verdict
         verdict.stage = "passed"
         return verdict
+
+
+class ProbeAnswer(BaseModel):
+    """What the probe job may say (untrusted: it ran the candidate); anything else is refused."""
+
+    problems: list[str] = Field(default_factory=list)
+    components: list[str] = Field(default_factory=list)
+    reward_values: list[float] | None = None
 
 
 REVIEW_VERDICT = re.compile(r"VERDICT:\s*\**\s*(ACCEPT|REJECT)", re.IGNORECASE)

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any, Callable, Protocol
 from eureka.config import RunConfig
 from eureka.critic.checks import Critic, CriticVerdict, Review
 from eureka.critic.review import review_with_second_chance
+from eureka.rundir.integrity import reward_sha256
 from eureka.design.llm.base import BudgetRefused, Completion, GenerationSettings, LLMClient, LLMError, Message
 from eureka.design.llm.budget import Budget
 from eureka.design.prompts import PromptBuilder
@@ -205,7 +206,8 @@ class CodeDesigner:
         record = Candidate(id=f"i{iteration}-c{index}", iteration=iteration, index=index, parent_id=prompt.parent,
                            directory=self.store.candidate_dir(iteration, index),
                            status="trained" if verdict.accepted else "rejected", components=verdict.components,
-                           problems=verdict.problems, feedback=prompt.feedback, edit=edit, island=prompt.island)
+                           problems=verdict.problems, feedback=prompt.feedback, edit=edit, island=prompt.island,
+                           reward_sha256=None if code is None else reward_sha256(code))
         if not verdict.accepted:
             self.store.write_candidate(record)
         return Designed(record, code if verdict.accepted else None, reply, verdict)

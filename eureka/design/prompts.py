@@ -35,7 +35,10 @@ def _environment() -> jinja2.Environment:
 
 
 def render(template: str, **values: Any) -> str:
-    return _environment().get_template(template).render(**values)
+    """The prompt, scrubbed of secret-shaped text: job output (errors, problems) flows in."""
+    from eureka.sandbox.untrusted import scrub_text
+
+    return scrub_text(_environment().get_template(template).render(**values))
 
 
 def env_sources(task: TaskSpec) -> list[SourceSnippet]:

@@ -10,6 +10,7 @@ from eureka.design.designer import Emit
 from eureka.loop.database import ProgramDatabase
 from eureka.loop.reflect import Reflection, reflect
 from eureka.loop.tune import Tuning
+from eureka.rundir.integrity import read_reward
 from eureka.rundir.records import Candidate, EventKind, Metrics
 from eureka.rundir.store import RunStore
 from eureka.task import TaskSpec
@@ -89,3 +90,8 @@ def record_baselines(store: RunStore, emit: Emit, fresh: dict[str, TrainOutcome]
         errors = [member.error for member in outcome.members if member.error]
         emit(EventKind.BASELINE_TRAINED, baseline=name, fitness=outcome.fitness,
              error=errors[0] if errors and outcome.fitness is None else None)
+
+
+def write_best(store: RunStore, record: Candidate) -> None:
+    """best/reward.py: the new best's reward.py, read back only if it is what the host wrote."""
+    store.write_text("best/reward.py", read_reward(store.path(record.directory), record.reward_sha256))

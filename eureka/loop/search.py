@@ -164,7 +164,7 @@ class Search:
             self.emit(EventKind.POPULATIONS_TRAINED, populations=generation.session.populations)
         best_here = self.record_generation(generation, accepted, fresh)
         if self.selection.offer(best_here):
-            self.store.write_text("best/reward.py", self.store.path(best_here.record.directory, "reward.py").read_text())
+            outcomes.write_best(self.store, best_here.record)
             self.emit(EventKind.NEW_BEST, candidate=best_here.record.id, fitness=best_here.record.fitness)
         for migration in self.selection.migrate(iteration):
             self.emit(EventKind.MIGRATION, **migration.model_dump())

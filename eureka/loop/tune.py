@@ -17,6 +17,7 @@ import re
 from dataclasses import dataclass
 from typing import Callable
 
+from eureka.rundir.integrity import reward_sha256
 from eureka.design.designer import Designed, Emit
 from eureka.design.spec import named_constants, with_constants
 from eureka.rundir.records import ConstantTuning, EventKind, VariantRow
@@ -88,6 +89,7 @@ def pick_variant(item: Designed, base: TrainOutcome, variants: list[Variant], ou
         store.write_text(f"{item.record.directory}/reward_as_written.py", item.code or "")
         store.write_text(f"{item.record.directory}/reward.py", best_code or "")
         item.code = best_code
+        item.record.reward_sha256 = reward_sha256(best_code or "")
     winner = TrainOutcome(candidate_id=item.record.id, members=best_outcome.members, jobs=base.jobs)
     summary = (f"Constant tuning tried {len(variants)} variants of the named constants: "
                f"{'the reward as written stayed best' if best_label == 'as written' else 'won: ' + best_label} "

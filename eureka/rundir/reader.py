@@ -85,6 +85,7 @@ class CandidateInfo:
     edit: str | None = None  # eureka's structural edit of the parent (structured mode)
     island: int = 0
     human: bool = False  # a person's reward (the candidate directory holds human.json)
+    reward_sha256: str | None = None  # of reward.py as the host wrote it (eureka.rundir.integrity)
 
 
 @dataclass
@@ -157,11 +158,23 @@ class RunInfo:
         return _optional_mapping(candidate.path / "critic.json")
 
     def code(self, candidate: CandidateInfo) -> str | None:
-        """The candidate's reward.py (None when no code was extracted or it is unreadable)."""
+        """The candidate's reward.py as the run wrote it (None when no code was extracted, or it is
+        unreadable, a link, or not what the run recorded: see `code_problem`)."""
+        return self.checked_code(candidate)[0]
+
+    def code_problem(self, candidate: CandidateInfo) -> str | None:
+        return self.checked_code(candidate)[1]
+
+    def checked_code(self, candidate: CandidateInfo) -> tuple[str | None, str | None]:
+        from eureka.rundir.integrity import RewardMismatch, read_reward
+
+        file = candidate.path / REWARD_FILE
+        if not file.exists() and not file.is_symlink():
+            return None, None
         try:
-            return (candidate.path / REWARD_FILE).read_text(errors="replace")
-        except OSError:
-            return None
+            return read_reward(candidate.path, candidate.reward_sha256), None
+        except RewardMismatch as exc:
+            return None, f"reward.py not shown: {exc}"
 
     def rollouts(self, candidate: CandidateInfo) -> list[dict[str, Any]]:
         """The candidate's rollout_seed*.json records (videos), by seed; unreadable ones skipped."""
@@ -236,6 +249,7 @@ def _read_candidates(run_dir: Path, problems: list[str]) -> list[CandidateInfo]:
                 problems=[str(p) for p in data.get("problems") or []],
                 path=path.parent.resolve(),
                 edit=str(data["edit"]) if data.get("edit") else None,
+                reward_sha256=data["reward_sha256"] if isinstance(data.get("reward_sha256"), str) else None,
                 island=int(data.get("island") or 0),
                 human=(path.parent / "human.json").is_file(),
             ))

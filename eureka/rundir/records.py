@@ -87,6 +87,7 @@ class Candidate(_Record):
     edit: str | None = None  # a structural edit of the parent that eureka made (structured mode), not the LLM
     island: int = 0  # the sub-population it was designed in (runs without islands: 0)
     jobs: list[JobRecord] = Field(default_factory=list)  # where its training ran (eureka.executor)
+    reward_sha256: str | None = None  # of reward.py as the host wrote it (eureka.rundir.integrity)
 
 
 class CriticAttempt(_Record):

@@ -11,7 +11,6 @@ which is kept only as a log tail.
 
 from __future__ import annotations
 
-import json
 import sys
 from dataclasses import dataclass, field
 from enum import Enum
@@ -44,6 +43,8 @@ class SandboxLimits:
     cpus: float = 1.0
     max_file_mb: int = 256
     max_output_bytes: int = 1_000_000  # stdout/stderr kept at most this much (the tail)
+    scratch_mb: int = 1024  # disk quota of the scratch dir (a tmpfs, as root)
+    scratch_files: int = 10_000  # files and directories in the scratch dir at most
 
 
 @dataclass(frozen=True)
@@ -77,16 +78,22 @@ def python_executable() -> str:
     return sys.executable
 
 
-def read_result(scratch: Path) -> dict[str, Any] | None:
-    path = scratch / RESULT_FILE
-    if not path.is_file():
-        return None
+def read_result(scratch: Path) -> tuple[dict[str, Any] | None, str]:
+    """The job's result.json read as untrusted (see `eureka.sandbox.untrusted`), and why it
+    is missing or was refused (a link, a special file, too large, too deep, not an object)."""
+    from eureka.sandbox.untrusted import UntrustedOutput, read_job_json
+
     try:
-        data = json.loads(path.read_text())
-    except (json.JSONDecodeError, UnicodeDecodeError):
-        return None
-    return data if isinstance(data, dict) else None
+        data = read_job_json(scratch, RESULT_FILE)
+    except UntrustedOutput as exc:
+        return None, "no result.json" if exc.missing else f"result.json refused: {exc}"
+    if not isinstance(data, dict):
+        return None, "result.json refused: not a JSON object"
+    return data, ""
 
 
 def tail(text: bytes, limit: int) -> str:
-    return text[-limit:].decode("utf-8", errors="replace")
+    """The last `limit` bytes of a job's output as text, scrubbed of secret-shaped strings."""
+    from eureka.sandbox.untrusted import scrub_text
+
+    return scrub_text(text[-limit:].decode("utf-8", errors="replace"))

@@ -10,11 +10,14 @@ What the job gets:
   dir read-write at /scratch. Nothing else of the host filesystem exists for it;
 - a clean environment (`job_environment`), a new session (no terminal), death with its
   parent, no nested user namespaces;
+- a seccomp filter (`eureka.sandbox.seccomp`: ptrace, mount, kexec, bpf, perf events,
+  keyrings, new namespaces, ... fail with EPERM), compiled here and handed to bwrap's
+  ``--seccomp`` by the launcher;
 - an unprivileged uid: as root we drop to nobody (65534) before exec'ing bwrap, since
   bwrap run as root maps the sandbox user to host uid 0;
 - limits: a per-job cgroup (v1 memory/pids/cpu hierarchies or a v2 dir) for memory
   without swap, process count and CPU share; rlimits for CPU seconds, file size and
-  core dumps; a wall-clock timeout that kills the process group, then anything left in
+  core dumps; a disk quota on the scratch dir (`eureka.sandbox.quota`); a wall-clock timeout that kills the process group, then anything left in
   the cgroup. OOM is read from the cgroup's oom_kill counter.
 
 Python installed in a home directory that nobody cannot traverse (e.g. pyenv under
@@ -45,7 +48,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Sequence
 
-from eureka.sandbox import launch
+from eureka.sandbox import launch, seccomp
 from eureka.sandbox.base import SandboxError, SandboxJob, SandboxLimits, SandboxResult, Verdict
 from eureka.sandbox.mounts import (
     GROUP,
@@ -59,6 +62,7 @@ from eureka.sandbox.mounts import (
     system_layout,
 )
 from eureka.sandbox.process import job_environment, run_child
+from eureka.sandbox.quota import scratch_quota
 
 if TYPE_CHECKING:
     from eureka.envs.user import UserCode
@@ -244,8 +248,10 @@ class Staging:
 
 def launch_config(procs_files: Sequence[str], rlimits: Sequence[tuple[int, int]], staging: Staging | None,
                   ids: tuple[int, int] | None) -> dict:
-    """The child's setup before bwrap (cgroup, rlimits, staging, uid drop), for the launcher."""
+    """The child's setup before bwrap (cgroup, rlimits, seccomp filter, staging, uid drop), for
+    the launcher."""
     return {"die_with_parent": True, "procs_files": list(procs_files), "rlimits": [list(r) for r in rlimits],
+            "seccomp": seccomp.launcher_config(),
             "staging": staging.to_json() if staging is not None else None,
             "ids": list(ids) if ids is not None else None}
 
@@ -285,6 +291,10 @@ class BwrapSandbox:
         if path is None:
             raise SandboxError("bubblewrap is not installed (apt-get install -y bubblewrap)")
         self.bwrap = path
+        try:
+            seccomp.bpf_program()
+        except seccomp.SeccompUnavailable as exc:
+            raise SandboxError(f"bwrap: no syscall filter can be built: {exc}") from exc
         self.use_cgroups = use_cgroups
         self.root_mode = os.geteuid() == 0
         self.limits_mode = "cgroup" if use_cgroups is not False and JobCgroup.detect() and self.root_mode else "rlimits"
@@ -317,6 +327,10 @@ class BwrapSandbox:
     # -- internals --
 
     def _run(self, job: SandboxJob, command: list[str]) -> SandboxResult:
+        with scratch_quota(job.scratch, job.limits):
+            return self._run_with_quota(job, command)
+
+    def _run_with_quota(self, job: SandboxJob, command: list[str]) -> SandboxResult:
         limits = job.limits
         ids = sandbox_ids()
         cgroup = None
@@ -356,6 +370,7 @@ class BwrapSandbox:
                 "--uid", str(ids[0]), "--gid", str(ids[1]), "--hostname", "sandbox"]
         if "--disable-userns" in features:
             argv.append("--disable-userns")
+        argv += ["--seccomp", str(seccomp.BWRAP_FD)]
         argv += ["--proc", "/proc", "--dev", "/dev", *size, "--tmpfs", "/tmp", *size, "--tmpfs", "/dev/shm"]
         dirs, links = system_layout()
         for path in dirs:

@@ -3,9 +3,11 @@
 Each container: no network (``network_mode="none"``), a read-only root, a tmpfs /tmp,
 the scratch dir read-write at /scratch, the eureka package read-only, memory limit equal
 to memory+swap limit (no swap), a pids limit, a CPU quota, every capability dropped,
-``no-new-privileges``, uid:gid 65534 (nobody; the caller's own ids when not root), an
+``no-new-privileges``, the syscall filter of `eureka.sandbox.seccomp` (Docker's default
+profile lets ptrace through), uid:gid 65534 (nobody; the caller's own ids when not root), an
 init process as pid 1 (so the job cannot be pid 1, which ignores signals, and orphans
-are reaped), rlimits for CPU seconds, file size and core dumps, and the environment of
+are reaped), rlimits for CPU seconds, file size and core dumps, a disk quota on the scratch dir
+(`eureka.sandbox.quota`), and the environment of
 `job_environment` only.
 
 Output: the job's stdout+stderr go to a file on the host (a private, per-job directory
@@ -60,6 +62,9 @@ from eureka.sandbox.mounts import (
     system_layout,
 )
 from eureka.sandbox.process import job_environment
+from eureka.sandbox.quota import scratch_quota
+from eureka.sandbox.seccomp import docker_profile
+from eureka.sandbox.untrusted import read_job_tail
 
 if TYPE_CHECKING:
     from eureka.envs.user import UserCode
@@ -123,6 +128,10 @@ class DockerSandbox:
         remove_stale_containers(self.client)  # left by a parent that died mid-job
 
     def run(self, job: SandboxJob) -> SandboxResult:
+        with scratch_quota(job.scratch, job.limits):
+            return self._run(job)
+
+    def _run(self, job: SandboxJob) -> SandboxResult:
         from docker.errors import DockerException
 
         limits = job.limits
@@ -155,7 +164,7 @@ class DockerSandbox:
             shutil.rmtree(log_dir, ignore_errors=True)
         wall = time.monotonic() - start
         code = state.get("ExitCode")
-        result = read_result(job.scratch)
+        result, refusal = read_result(job.scratch)
         if timed_out:
             return SandboxResult(Verdict.TIMEOUT, None, result, log_tail, wall,
                                  f"timeout: killed after {limits.timeout_s:g} s")
@@ -167,7 +176,7 @@ class DockerSandbox:
             return SandboxResult(verdict, code, result, log_tail, wall, detail)
         if code == 0 and result is not None:
             return SandboxResult(Verdict.OK, code, result, log_tail, wall, "ok")
-        detail = f"exit code {code}" + ("" if result is not None else ", no result.json")
+        detail = f"exit code {code}" + ("" if result is not None else f", {refusal}")
         return SandboxResult(Verdict.ERROR, code, result, log_tail, wall, detail)
 
     # -- internals --
@@ -211,7 +220,7 @@ class DockerSandbox:
             pids_limit=limits.max_pids,
             nano_cpus=int(limits.cpus * 1e9),
             cap_drop=["ALL"],
-            security_opt=["no-new-privileges"],
+            security_opt=["no-new-privileges", f"seccomp={docker_profile()}"],
             ulimits=[docker.types.Ulimit(name="cpu", soft=cpu_s, hard=cpu_s),
                      docker.types.Ulimit(name="fsize", soft=file_bytes, hard=file_bytes),
                      docker.types.Ulimit(name="core", soft=0, hard=0)],
@@ -269,13 +278,9 @@ def _exited(container: Any) -> bool:
 
 
 def _log_tail(path: Path, limit: int, docker_log: bytes) -> str:
-    data = b""
-    if path.is_file():
-        with path.open("rb") as fh:
-            fh.seek(0, os.SEEK_END)
-            fh.seek(max(0, fh.tell() - limit))
-            data = fh.read()
-    return tail(data + docker_log, limit)
+    """The job can replace its log file (a symlink to /proc/self/environ would bring this
+    process's environment in): it is read as untrusted, never through a link."""
+    return tail(read_job_tail(path.parent, path.name, limit) + docker_log, limit)
 
 
 def gpu_request(gpus: str | int | list[str]) -> Any:

@@ -69,10 +69,21 @@ def stage(sources: list[str], files: dict[str, str]) -> None:
         os.close(fd)
 
 
+def give_seccomp_filter(bpf_hex: str, fd: int) -> None:
+    """The compiled filter (built by the eureka process) on descriptor `fd`, inherited by bwrap."""
+    memfd = os.memfd_create("eureka-seccomp", 0)
+    os.write(memfd, bytes.fromhex(bpf_hex))
+    os.lseek(memfd, 0, os.SEEK_SET)
+    if memfd != fd:
+        os.dup2(memfd, fd)
+        os.close(memfd)
+
+
 def setup(config: dict) -> None:
     """Keys: die_with_parent (be killed when the eureka process that started us dies),
     procs_files (cgroup.procs files to join), rlimits ([resource, value] pairs),
-    staging (None or {"sources": [...], "files": {...}}), ids (None or [uid, gid])."""
+    seccomp (None or {"bpf_hex": ..., "fd": N}), staging (None or {"sources": [...],
+    "files": {...}}), ids (None or [uid, gid])."""
     pid = str(os.getpid()).encode()
     for path in config.get("procs_files", []):
         fd = os.open(path, os.O_WRONLY)
@@ -82,6 +93,9 @@ def setup(config: dict) -> None:
             os.close(fd)
     for which, value in config.get("rlimits", []):
         resource.setrlimit(which, (value, value))
+    seccomp = config.get("seccomp")
+    if seccomp is not None:
+        give_seccomp_filter(seccomp["bpf_hex"], seccomp["fd"])
     staging = config.get("staging")
     if staging is not None:
         stage(staging["sources"], staging["files"])

@@ -83,7 +83,7 @@ def run_child(
         log_tail = tail(log.read(), limits.max_output_bytes)
     wall = time.monotonic() - start
     code = proc.returncode
-    result = read_result(job.scratch)
+    result, refusal = read_result(job.scratch)
     if timed_out:
         return SandboxResult(Verdict.TIMEOUT, code, result, log_tail, wall,
                              f"timeout: killed after {limits.timeout_s:g} s")
@@ -96,7 +96,7 @@ def run_child(
     if code is not None and code < 0:
         name = signal.Signals(-code).name if -code in signal.Signals._value2member_map_ else str(-code)
         return SandboxResult(Verdict.KILLED, code, result, log_tail, wall, f"killed by {name}")
-    detail = f"exit code {code}" + ("" if result is not None else ", no result.json")
+    detail = f"exit code {code}" + ("" if result is not None else f", {refusal}")
     return SandboxResult(Verdict.ERROR, code, result, log_tail, wall, detail)
 
 

@@ -6,8 +6,8 @@ JAX tasks: one job for the whole generation (one compiled population program).
 
 from __future__ import annotations
 
-import json
 import os
+import re
 import shutil
 import tempfile
 import threading
@@ -216,17 +216,48 @@ class TrainingSession:
             self.futures.append(self.pool.submit(self.runner._run_job, shard, self.progress))
 
 
-def _collect_artifacts(root: Path, candidates: list[CandidateCode]) -> None:
-    """Copy regular files the job left for each candidate (never links; bounded size)."""
+# What a train job may hand back per candidate, by name: nothing else is copied, so no job
+# can write over a file the host keeps in the candidate's folder (reward.py, candidate.json...).
+ARTIFACT_NAMES = re.compile(r"(policy|params)_seed\d+\.(zip|npz|safetensors)|vecnormalize_seed\d+\.pkl"
+                            r"|rollouts_seed\d+\.npz|rollout_seed\d+\.(mp4|png|json)")
+MAX_ARTIFACT_FILES = 32  # per candidate
+MAX_ARTIFACT_TOTAL_BYTES = 256 << 20  # per candidate
+MAX_SMALL_ARTIFACT_BYTES = 64 << 10  # .json files: the host parses them
+
+
+def _collect_artifacts(root: Path, candidates: list[CandidateCode]) -> list[str]:
+    """Copy the allowed regular files the job left for each candidate (never links, bounded
+    count and size); what was refused, one line each."""
+    from eureka.sandbox.untrusted import UntrustedOutput, copy_job_file, list_job_dir, read_job_json
+
+    refused: list[str] = []
     for index, candidate in enumerate(candidates):
-        source = root / str(index)
-        if candidate.artifacts is None or not source.is_dir() or source.is_symlink():
+        if candidate.artifacts is None:
+            continue
+        try:
+            names = list_job_dir(root, str(index), limit=4 * MAX_ARTIFACT_FILES)
+        except (UntrustedOutput, OSError) as exc:
+            refused.append(f"{candidate.id}: artifacts refused: {exc}")
             continue
         candidate.artifacts.mkdir(parents=True, exist_ok=True)
-        for path in sorted(source.iterdir()):
-            if path.is_symlink() or not path.is_file() or path.stat().st_size > MAX_ARTIFACT_BYTES:
+        copied, total = 0, 0
+        for name in names:
+            if not ARTIFACT_NAMES.fullmatch(name):
+                refused.append(f"{candidate.id}: artifact {name[:80]!r} is not an allowed name")
                 continue
-            shutil.copyfile(path, candidate.artifacts / path.name)
+            if copied >= MAX_ARTIFACT_FILES:
+                refused.append(f"{candidate.id}: more than {MAX_ARTIFACT_FILES} artifacts")
+                break
+            cap = MAX_SMALL_ARTIFACT_BYTES if name.endswith(".json") else MAX_ARTIFACT_BYTES
+            try:
+                if name.endswith(".json"):  # parsed by the host later (the web page): depth-checked now
+                    read_job_json(root, f"{index}/{name}", cap)
+                total += copy_job_file(root, f"{index}/{name}", candidate.artifacts / name,
+                                       min(cap, MAX_ARTIFACT_TOTAL_BYTES - total))
+                copied += 1
+            except (UntrustedOutput, OSError) as exc:
+                refused.append(f"{candidate.id}: artifact refused: {exc}")
+    return refused
 
 
 def _open_to_sandbox_user(scratch: Path) -> None:
@@ -237,14 +268,18 @@ def _open_to_sandbox_user(scratch: Path) -> None:
 
 
 def _watch_progress(scratch: Path, ids: list[str], progress: ProgressFn, stop: threading.Event) -> None:
+    from eureka.sandbox.untrusted import MAX_PROGRESS_BYTES, UntrustedOutput, read_job_json
+
     last = None
     while not stop.wait(0.5):
         try:
-            data = json.loads((scratch / PROGRESS_FILE).read_text())
-        except (OSError, ValueError):
+            data = read_job_json(scratch, PROGRESS_FILE, MAX_PROGRESS_BYTES, max_depth=2)
+        except (UntrustedOutput, OSError):
+            continue
+        if not isinstance(data, dict):
             continue
         point = (data.get("step"), data.get("total"))
-        if point != last and None not in point:
+        if point != last and all(isinstance(v, int) for v in point):
             last = point
             for candidate_id in ids:
                 progress(candidate_id, int(point[0]), int(point[1]))

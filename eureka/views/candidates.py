@@ -35,6 +35,7 @@ class CandidateView:
     video: str | None = None  # relative to the run directory
     poster: str | None = None
     video_error: str | None = None
+    code_problem: str | None = None  # why reward.py is not shown (not what the run wrote)
 
     @property
     def id(self) -> str:
@@ -70,7 +71,7 @@ class CandidateView:
 
     @property
     def problems(self) -> list[str]:
-        return self.info.problems
+        return self.info.problems + ([self.code_problem] if self.code_problem else [])
 
     @property
     def human(self) -> bool:
@@ -113,9 +114,11 @@ def load_candidates(run: RunInfo) -> list[CandidateView]:
         metrics = run.metrics(candidate) or {}
         critic = run.critic(candidate) or {}
         member = first_curve(metrics)
+        code, code_problem = run.checked_code(candidate)
         view = CandidateView(
             info=candidate,
-            code=run.code(candidate),
+            code=code,
+            code_problem=code_problem,
             reflection=metrics.get("reflection"),
             attempts=[a for a in critic.get("attempts") or [] if isinstance(a, dict)],
             checkpoints=[c for c in (member or {}).get("checkpoints") or [] if isinstance(c, dict)],

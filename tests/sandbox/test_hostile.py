@@ -3,7 +3,7 @@
 Each corpus file (tests/sandbox/corpus/) is a generated-looking reward that tries one
 thing: reach the network or the Docker socket, write outside its scratch dir, read a
 planted secret file or API key, fork-bomb, allocate 4 GB, spin, print 100 MB, sleep past
-the timeout, kill its parent. For every case and backend we check that the attempt
+the timeout, kill its parent, ptrace a process of its own, fill the disk. For every case and backend we check that the attempt
 failed or was killed, that the verdict names what happened, that the host is unchanged
 (no file written, no connection made, no secret in any output, no process, container or
 cgroup left), and that a good reward probed right after still passes.
@@ -35,7 +35,7 @@ from eureka.task import EnvSpec
 
 CORPUS = Path(__file__).parent / "corpus"
 LIMITS = SandboxLimits(timeout_s=5.0, memory_mb=256, max_pids=64, cpus=1.0, max_file_mb=16,
-                       max_output_bytes=64_000)
+                       max_output_bytes=64_000, scratch_mb=64)
 SANDBOX_UID = 65534
 
 GOOD = """import numpy as np
@@ -70,6 +70,8 @@ CASES = {
     "print_flood": Case("ok", r"OSError: \[Errno 27\] File too large", static_clean=True),
     "sleep_past_timeout": Case("timeout", r"^timeout: killed after 5 s$"),
     "kill_parent": Case("killed", r"^killed by SIGKILL$"),
+    "fill_disk": Case("error", r"no result.json.*No space left on device", static_clean=True),
+    "ptrace_child": Case("ok", r"ptrace attach refused: Operation not permitted", static_clean=True),
 }
 
 
@@ -203,6 +205,8 @@ def leftovers(backend_name: str) -> list[str]:
 def test_hostile_reward_is_contained(case: str, backend: Recording, critic: Critic, space, planted,
                                      listener: Listener) -> None:
     expected = CASES[case]
+    if case == "fill_disk" and os.geteuid() != 0:
+        pytest.skip("the scratch quota is a tmpfs mounted as root; without root only the file-size limit holds")
     code = corpus_code(case, planted)
     if expected.static_clean:
         assert static_problems(code, space) == [], "this case must get past the static checks"
@@ -217,7 +221,7 @@ def test_hostile_reward_is_contained(case: str, backend: Recording, critic: Crit
     # The attempt failed or was killed, and the verdict says how.
     assert not verdict.accepted, verdict.to_json()
     assert verdict.sandbox_verdict == expected.verdict, (verdict.to_json(), raw.log_tail[-500:])
-    text = " ".join(verdict.problems) if expected.verdict == "ok" else (verdict.sandbox_detail or "")
+    text = " ".join(verdict.problems) if expected.verdict in ("ok", "error") else (verdict.sandbox_detail or "")
     assert re.search(expected.reason, text), (text, raw.log_tail[-500:])
     assert wall < LIMITS.timeout_s + 10, f"the sandbox took {wall:.1f} s to give up"
 
