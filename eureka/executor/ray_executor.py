@@ -159,8 +159,12 @@ class RayExecutor:
             detail += f" (left on the node: {', '.join(reply.left_out[:3])})"
         self.emit("job_finished", module=job.module, node=reply.node, queued_s=placement.queued_s,
                   ran_s=placement.ran_s, attempts=attempts, verdict=reply.verdict.value)
-        return PlacedResult(reply.verdict, reply.exit_code, read_result(job.scratch), reply.log_tail, reply.wall_s,
-                            detail, placement=placement)
+        result, refusal = read_result(job.scratch)  # the same checks as after a local run
+        verdict = reply.verdict
+        if refusal and verdict is Verdict.OK:
+            verdict, detail = Verdict.ERROR, refusal
+        return PlacedResult(verdict, reply.exit_code, result, reply.log_tail, reply.wall_s, detail,
+                            placement=placement)
 
     def _failed(self, job: SandboxJob, verdict: Verdict, detail: str, submitted: float,
                 lost: list[str] | None = None, placement: JobRecord | None = None) -> PlacedResult:
