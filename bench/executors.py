@@ -30,7 +30,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # this checkout's eureka and its test cluster helper
 
-from eureka.executor import Executor, ExecutorSpec, LocalExecutor, make_executor, placement_of  # noqa: E402
+from eureka.executor.local import Executor, ExecutorSpec, LocalExecutor, make_executor, placement_of  # noqa: E402
 from eureka.sandbox import SandboxResult, make_sandbox  # noqa: E402
 from eureka.task import load_task  # noqa: E402
 from eureka.training.runner import CandidateCode, TrainingRunner  # noqa: E402

@@ -12,7 +12,7 @@ from eureka.design.llm import make_run_client
 from eureka.design.llm.budget import Budget
 from eureka.design.prompts import PromptBuilder
 from eureka.envs import sample_transitions, space_info
-from eureka.executor import Executor, ExecutorSpec, make_executor
+from eureka.executor.local import Executor, ExecutorSpec, make_executor
 from eureka.loop.replay import load_elite
 from eureka.loop.search import Listener, RunResult, Search
 from eureka.rundir.records import EventKind, Run

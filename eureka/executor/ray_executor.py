@@ -16,7 +16,7 @@ import threading
 import time
 from typing import Any
 
-from eureka.executor import EventFn, PlacedResult
+from eureka.executor.local import EventFn, PlacedResult
 from eureka.executor.packing import TransferTooLarge, pack, unpack
 from eureka.executor.records import ExecutorSpec, JobRecord
 from eureka.sandbox.base import SandboxError, SandboxJob, SandboxLimits, Verdict, read_result

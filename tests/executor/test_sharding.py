@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from eureka.executor import LocalExecutor
+from eureka.executor.local import LocalExecutor
 from eureka.task import load_task
 from eureka.training.runner import CandidateCode, TrainingRunner
 
