@@ -87,7 +87,7 @@ def _episode_findings(report: CheckReport, env: EnvReport, steps: int) -> None:
 
 
 def _layout_findings(report: CheckReport, task: TaskSpec, space: SpaceInfo, transitions: Transitions) -> None:
-    from eureka.design.spec import LAYOUT_LINE, derive_quantities
+    from eureka.design.quantities import LAYOUT_LINE, derive_quantities
 
     text = task.context.observation
     if not text:

@@ -29,7 +29,7 @@ CONSTANTS = frozenset({"pi", "e", "inf"})
 FUNCTIONS = frozenset({
     "abs", "sqrt", "square", "minimum", "maximum", "clip", "where", "any", "all", "sum", "mean", "min",
     "max", "cos", "sin", "tan", "arccos", "arcsin", "arctan", "arctan2", "exp", "log", "sign", "floor",
-    "ceil", "isclose", "isfinite", "logical_and", "logical_or", "logical_not", "logical_xor",
+    "ceil", "isclose", "isfinite", "logical_and", "logical_or", "logical_not", "logical_xor", "hypot",
 })
 SUBMODULE_FUNCTIONS = frozenset({("linalg", "norm")})
 BARE_ONLY_ON_MODULE = frozenset({"min", "max"})  # bare max(a, b) reads as maximum, np.max(a, b) is not

@@ -19,6 +19,7 @@ from typing import Any
 from eureka.executor.local import EventFn, PlacedResult
 from eureka.executor.packing import TransferTooLarge, pack, unpack
 from eureka.executor.records import ExecutorSpec, JobRecord
+from eureka.rundir.records import EventKind
 from eureka.sandbox.base import SandboxError, SandboxJob, SandboxLimits, Verdict, read_result
 
 TRAIN_MODULE = "eureka.jobs.train"
@@ -118,7 +119,7 @@ class RayExecutor:
                 reply = self._wait(ref)
             except self._lost as exc:
                 lost.append(f"attempt {attempt}: {type(exc).__name__}: {str(exc).splitlines()[0][:300]}")
-                self.emit("job_lost", module=job.module, attempt=attempt, error=lost[-1],
+                self.emit(EventKind.JOB_LOST, module=job.module, attempt=attempt, error=lost[-1],
                           retry=attempt <= self.spec.max_retries)
                 continue
             if reply is None:
@@ -157,7 +158,7 @@ class RayExecutor:
                                 submitted, lost, placement)
         if reply.left_out:
             detail += f" (left on the node: {', '.join(reply.left_out[:3])})"
-        self.emit("job_finished", module=job.module, node=reply.node, queued_s=placement.queued_s,
+        self.emit(EventKind.JOB_FINISHED, module=job.module, node=reply.node, queued_s=placement.queued_s,
                   ran_s=placement.ran_s, attempts=attempts, verdict=reply.verdict.value)
         result, refusal = read_result(job.scratch)  # the same checks as after a local run
         verdict = reply.verdict
@@ -171,7 +172,7 @@ class RayExecutor:
         wall = time.monotonic() - submitted
         placement = placement or JobRecord(executor="ray", module=job.module, node="-", queued_s=round(wall, 3),
                                            ran_s=0.0, attempts=len(lost or []), lost=lost or [])
-        self.emit("job_failed", module=job.module, detail=detail)
+        self.emit(EventKind.JOB_FAILED, module=job.module, detail=detail)
         return PlacedResult(verdict, None, None, "", wall, detail, placement=placement)
 
     def emit(self, kind: str, **data: Any) -> None:

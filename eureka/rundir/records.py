@@ -58,6 +58,9 @@ class EventKind(StrEnum):
     NEW_BEST = "new_best"
     MIGRATION = "migration"
     INDEX_PROBLEMS = "index_problems"
+    JOB_FINISHED = "job_finished"  # a job on a cluster (eureka.executor): where it ran, how long it queued
+    JOB_FAILED = "job_failed"
+    JOB_LOST = "job_lost"  # its node died: run again elsewhere
 
 
 class Event(BaseModel):

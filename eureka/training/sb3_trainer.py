@@ -180,7 +180,8 @@ def train_member(task: TaskSpec, reward_fn: RewardFn, seed: int,
             self.next_at = every
 
         def _on_step(self) -> bool:
-            if self.num_timesteps >= self.next_at:
+            # SB3 trains whole rollouts, past `total` when it is short: at most `checkpoints` of them
+            if self.num_timesteps >= self.next_at and len(checkpoints) < task.training.checkpoints:
                 snapshots[checkpoint_snapshot(len(checkpoints))] = policy_params(self.model, vec_normalize)
                 checkpoints.append(env.checkpoint(self.num_timesteps))
                 self.next_at += every

@@ -3,6 +3,7 @@ and the feedback form's checks. Nothing here starts a generation."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 from pathlib import Path
@@ -49,6 +50,10 @@ def test_run_data_is_escaped(app_and_run) -> None:
     _, client, run_dir = app_and_run
     reward = run_dir / "iter_0" / "cand_0" / "reward.py"
     reward.write_text(reward.read_text() + f"# {HOSTILE}</pre>\n")
+    record_file = run_dir / "iter_0" / "cand_0" / "candidate.json"  # as if the run had accepted this code
+    record = json.loads(record_file.read_text())
+    record["reward_sha256"] = hashlib.sha256(reward.read_bytes()).hexdigest()
+    record_file.write_text(json.dumps(record))
     (run_dir / "feedback").mkdir()
     (run_dir / "feedback" / "0001.json").write_text(json.dumps({
         "round": 1, "time": "t", "source": "web", "kind": "text", "input": {"text": HOSTILE},
