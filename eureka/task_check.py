@@ -48,7 +48,13 @@ def checked_task(path: Path, allowed_paths: Sequence[Path] = (), model: str | No
 
 def check_task(task: TaskSpec) -> None:
     """Raise TaskError for the first problem found."""
+    from eureka.envs.user import EnvCodeError, prepare_host
+
     where = str(task.path) if task.path else f"task {task.name}"
+    try:
+        prepare_host(task)  # a user's env module beside the task file, and env.register modules
+    except EnvCodeError as exc:
+        raise TaskError(f"{where}: env.register: {exc}") from None
     transitions = _transitions(task, where)
     _check_success(task, transitions, where)
     for index, entry in enumerate(task.context.source):

@@ -32,7 +32,7 @@ def restore(search: Search, run: Run) -> None:
     search.baselines = dict(run.baselines)
     search.feedback_log = list(run.feedback)
     # the unfinished generation is redone and counts its filters again
-    search.context.filters.update(run.filters_finished or run.filters)
+    search.context.filters.update(run.filters if run.filters_finished is None else run.filters_finished)
     search.context.finished_filters = Counter(search.context.filters)
     search.context.replay = store.recorded_replies()
     for completion in search.context.replay.values():

@@ -199,7 +199,7 @@ class Run(_Record):
     versions: dict[str, str] = Field(default_factory=dict)
     usage: dict[str, Any] = Field(default_factory=dict)
     filters: dict[str, int] = Field(default_factory=dict)
-    filters_finished: dict[str, int] = Field(default_factory=dict)  # as of the last finished generation
+    filters_finished: dict[str, int] | None = None  # as of the last finished generation (None: older files)
     best_distance_to_human: float | None = None
     islands: list[IslandBest] = Field(default_factory=list)
     migrations: list[Migration] = Field(default_factory=list)
