@@ -41,7 +41,7 @@ JaxActivation = Literal["tanh", "relu", "swish", "silu", "gelu", "elu", "leaky_r
 
 
 class JaxPPOHyperparams(_Hyperparams):
-    """rejax's PPO (the jax backend); mirrors eureka.training.jax_population.PPOSettings."""
+    """rejax's PPO (the jax backend); eureka.training.jax_population.PPOSettings builds on it."""
 
     num_steps: int = Field(64, gt=0, le=100_000)
     num_epochs: int = Field(5, gt=0, le=1_000)

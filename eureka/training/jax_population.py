@@ -33,7 +33,7 @@ from flax import linen as nn
 from flax import struct
 from gymnax.environments import spaces
 from gymnax.environments.environment import Environment
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import field_validator
 from rejax import PPO
 
 from eureka.envs import compat
@@ -46,6 +46,7 @@ from eureka.envs.gymnax_backend import (
     structure_problems,
 )
 from eureka.reward import RewardFn, describe_exception, load_reward
+from eureka.hyperparams import JaxPPOHyperparams
 from eureka.task import TaskSpec
 from eureka.training.base import (
     Checkpoint,
@@ -65,26 +66,12 @@ ProgressFn = Callable[[int, int], None]
 # --------------------------------------------------------------------------- settings
 
 
-class PPOSettings(BaseModel):
-    """PPO settings (rejax's PPO); `task.training.hyperparams` overrides the env's defaults."""
+class PPOSettings(JaxPPOHyperparams):
+    """PPO settings (rejax's PPO): the fields and ranges a task file may set
+    (eureka.hyperparams.JaxPPOHyperparams); `task.training.hyperparams` overrides the env's
+    defaults. Any flax.linen activation, and layer sizes as a tuple (rejax hashes them)."""
 
-    model_config = ConfigDict(extra="forbid")
-
-    num_steps: int = Field(64, gt=0, description="steps per env between updates")
-    num_epochs: int = Field(5, gt=0, description="passes over each rollout")
-    num_minibatches: int = Field(4, gt=0, description="minibatches per pass")
-    learning_rate: float = Field(7.5e-4, gt=0)
-    max_grad_norm: float = Field(0.5, gt=0)
-    gamma: float = Field(0.99, gt=0, le=1)
-    gae_lambda: float = Field(0.95, ge=0, le=1)
-    clip_eps: float = Field(0.2, gt=0)
-    vf_coef: float = Field(0.5, ge=0)
-    ent_coef: float = Field(0.01, ge=0)
-    normalize_observations: bool = False
-    normalize_rewards: bool = Field(
-        True, description="scale rewards by a running std of returns: candidates differ in scale"
-    )
-    activation: str = Field("tanh", description="a flax.linen activation: tanh, relu, swish, ...")
+    activation: str = "tanh"
     hidden_layer_sizes: tuple[int, ...] = (64, 64)
 
     @field_validator("activation")
