@@ -31,7 +31,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import small_task
+from tests.helpers import missing, small_task
 from tests.sandbox.conftest import sandbox_or_skip
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -185,7 +185,7 @@ def hostile_run(request, tmp_path_factory):
     name = request.param
     sandbox_or_skip(name)
     if os.geteuid() != 0:
-        pytest.skip("the corpus plants a root-only secret and needs the scratch quota (root)")
+        missing("root (the corpus plants a root-only secret and needs the scratch quota)")
     tmp = tmp_path_factory.mktemp(f"hostile-{name}")
     secret_dir = tmp / "private"
     secret_dir.mkdir(mode=0o700)
