@@ -40,7 +40,8 @@ def make_compat_env(spec: EnvSpec) -> tuple[Environment, Any]:
 
     Brax: `spec.kwargs` go to the env's constructor (e.g. ``backend: positional``,
     ``ctrl_cost_weight``), `spec.max_episode_steps` is the episode length (default 1000).
-    Craftax: `spec.kwargs` replace fields of its `EnvParams` (e.g. ``day_length``),
+    Craftax: `spec.kwargs` replace fields of its `EnvParams` (e.g. ``day_length``), except
+    ``goal`` (an achievement, e.g. ``make_wood_pickaxe``, whose unlocking ends the episode),
     `spec.max_episode_steps` its ``max_timesteps`` (default 10000).
     """
     name = spec.id.partition("/")[2]
