@@ -1,17 +1,23 @@
 """The JAX population trainer on a brax and a Craftax env: a K=2 population (a sensible
-reward and one that goes NaN) trains in one program, for a tiny budget."""
+reward and one that goes NaN) trains in one program, for a tiny budget; Craftax worlds are
+drawn ahead of the episodes that use them."""
 
 from __future__ import annotations
 
 import math
 from pathlib import Path
 
+import jax
 import jax.numpy as jnp
+import numpy as np
 import pytest
 
+from eureka.envs import compat
+from eureka.envs.gymnax_backend import make_env
 from eureka.reward import load_reward
 from eureka.task import TaskSpec, load_task
-from eureka.training.jax_population import train_population
+from eureka.training.jax_eval import make_success_fn
+from eureka.training.jax_population import CandidateRewardEnv, make_branch, train_population
 
 from tests.helpers import require
 
@@ -72,3 +78,24 @@ def test_a_brax_ant_population_trains_and_isolates_a_nan_reward():
 def test_a_craftax_population_trains_and_isolates_a_nan_reward():
     task = tiny("tasks/craftax_classic.yaml", max_episode_steps=48, timesteps=2 * 4 * 16)
     check_population(task, nan_when_not_facing_left)
+
+
+@TRAINING_TIMEOUT
+def test_craftax_next_episodes_start_in_distinct_fresh_worlds():
+    """Craftax resets are drawn ahead (`costly_reset`): one new world per env per PPO
+    iteration, never a world per step; every env gets its own, and a redraw replaces them."""
+    task = load_task(ROOT / "tasks" / "craftax_pickaxe.yaml")
+    assert compat.costly_reset(task.env)
+    env, base_params = make_env(task.env)
+    sparse = load_reward(task.resolve(task.baselines.sparse))
+    wrapper = CandidateRewardEnv(env, [make_branch(sparse, ("pickaxe",), 1)], 1,
+                                 make_success_fn(task.fitness), costly_reset=True)
+    params = wrapper.default_params_for(base_params)
+    envs = 4
+    reset = jax.jit(jax.vmap(wrapper.reset_env, in_axes=(0, None)))
+    _, state = reset(jax.random.split(jax.random.PRNGKey(0), envs), params)
+    redrawn = jax.jit(wrapper.redraw_resets)(jax.random.PRNGKey(1), state, params)
+    worlds = [np.asarray(state.env_state.map), np.asarray(state.next_start[1].map),
+              np.asarray(redrawn.next_start[1].map)]
+    maps = np.concatenate(worlds).reshape(3 * envs, -1)
+    assert len({m.tobytes() for m in maps}) == 3 * envs  # current, next and redrawn: all distinct
