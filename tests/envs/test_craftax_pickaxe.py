@@ -75,9 +75,9 @@ def test_the_episode_ends_in_success_on_the_step_the_pickaxe_is_made(pickaxe_env
             obs, state = next_obs, next_state
     assert bool(next_state.achievements[Achievement.MAKE_WOOD_PICKAXE.value])
     assert next_obs[WOOD_PICKAXE] > 0 and obs[WOOD_PICKAXE] == 0
-    # The baselines on the recipe: the third wood, the table and the pickaxe pay (human);
-    # only the pickaxe does (sparse).
-    assert paid == {"human": [1.0, 0.0, 2.0, 10.0], "sparse": [0.0, 0.0, 0.0, 1.0]}
+    # The baselines on the recipe. Human: progress for the third wood and the table, and on
+    # the last step the pickaxe (10) less the progress made (5). Sparse: the pickaxe only.
+    assert paid == {"human": [1.0, 0.0, 2.0, 5.0], "sparse": [0.0, 0.0, 0.0, 1.0]}
 
     # Without a goal the same state is just another state of the open game.
     assert not bool(CraftaxEnv(env.env).is_terminal(next_state, params))
