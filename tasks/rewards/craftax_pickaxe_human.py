@@ -25,7 +25,7 @@ def _table_next_to_player(obs):
 def _progress(obs):
     """0-3: wood towards a table (it takes 2) and the pickaxe (1 more); 4-5: a table at
     hand, without or with the wood for the pickaxe."""
-    wood = obs[:, WOOD] * 10
+    wood = jnp.round(obs[:, WOOD] * 10)  # the observation holds the count / 10, inexactly
     return jnp.where(_table_next_to_player(obs), 4.0 + jnp.minimum(wood, 1.0), jnp.minimum(wood, 3.0))
 
 
