@@ -82,7 +82,8 @@ def test_craftax_transitions_split_deaths_from_time_limits(craftax_transitions):
 
 
 @pytest.mark.parametrize("task_file, transitions", [("tasks/ant.yaml", "ant_transitions"),
-                                                     ("tasks/craftax_classic.yaml", "craftax_transitions")])
+                                                     ("tasks/craftax_classic.yaml", "craftax_transitions"),
+                                                     ("tasks/craftax_pickaxe.yaml", "craftax_transitions")])
 def test_shipped_baselines_pass_the_trace_check(task_file, transitions, request):
     task = load_task(ROOT / task_file)
     transitions = request.getfixturevalue(transitions)
