@@ -58,6 +58,11 @@ def check_task(task: TaskSpec, sandbox_name: str | None = None, steps: int = CHE
     report = CheckReport()
     report.problems += [f"{name}: still says TODO (written by eureka init): replace it"
                         for name in todo_fields(task.model_dump(mode="json", by_alias=True))]
+    if task.env.backend == "isaacgym":  # nothing below can build an Isaac Gym env
+        from eureka.envs.isaacgym_backend import unavailable_reason
+
+        report.problems.append(f"env.backend: isaacgym: {unavailable_reason()}")
+        return report
     try:
         prepare_host(task)
         sandbox = make_sandbox(sandbox_name or task.sandbox, user_code=user_code(task))

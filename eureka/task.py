@@ -12,11 +12,12 @@ any run directory exists.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Annotated, Any, Literal, Sequence
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator, model_validator
 
 from eureka.resources import shipped
 from eureka.safe_expr import UnsafeExpression, compile_expression
@@ -65,9 +66,10 @@ class _Strict(BaseModel):
 class EnvSpec(_Strict):
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
 
-    backend: Literal["gymnasium", "jax"] = "gymnasium"
+    backend: Literal["gymnasium", "jax", "isaacgym"] = "gymnasium"
     id: str = Field(description="a registered env id, or 'module:Class'; on the jax backend also "
-                    "'brax/<name>' (e.g. brax/ant) or 'craftax/<name>' (the `envs` extra)")
+                    "'brax/<name>' (e.g. brax/ant) or 'craftax/<name>' (the `envs` extra); on the "
+                    "isaacgym backend 'module:Class' of an IsaacGymEnvs VecTask (docs/isaacgym.md)")
     kwargs: dict[str, EnvKwarg] = Field(default_factory=dict)
     max_episode_steps: int | None = Field(default=None, gt=0)
     register_modules: list[str] = Field(default_factory=list, alias="register", description="modules imported first, in every "
@@ -79,6 +81,13 @@ class EnvSpec(_Strict):
     @classmethod
     def _one_or_many(cls, value: Any) -> Any:
         return [value] if isinstance(value, str) else value
+
+    @model_validator(mode="after")
+    def _isaacgym_names_a_class(self) -> "EnvSpec":
+        if self.backend == "isaacgym" and not re.fullmatch(SOURCE_PATTERN, self.id):
+            raise ValueError(f"on the isaacgym backend, id is the VecTask class as 'module:Class' "
+                             f"(e.g. isaacgymenvs.tasks.ant:Ant), got {self.id!r}")
+        return self
 
 
 class ContextSpec(_Strict):

@@ -51,6 +51,10 @@ def check_task(task: TaskSpec) -> None:
     from eureka.envs.user import EnvCodeError, prepare_host
 
     where = str(task.path) if task.path else f"task {task.name}"
+    if task.env.backend == "isaacgym":  # before anything imports the env's module (that imports Isaac Gym)
+        from eureka.envs.isaacgym_backend import unavailable_reason
+
+        raise TaskError(f"{where}: env.backend: isaacgym: {unavailable_reason()}")
     try:
         prepare_host(task)  # a user's env module beside the task file, and env.register modules
     except EnvCodeError as exc:

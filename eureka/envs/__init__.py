@@ -11,6 +11,10 @@ if TYPE_CHECKING:  # the sandboxed probe imports eureka.envs.base: keep pydantic
 
 
 def space_info(spec: "EnvSpec") -> SpaceInfo:
+    if spec.backend == "isaacgym":
+        from eureka.envs import isaacgym_backend
+
+        return isaacgym_backend.space_info(spec)  # raises: eureka does not build Isaac Gym envs itself
     if spec.backend == "gymnasium":
         from eureka.envs import gymnasium_backend
 
@@ -21,6 +25,10 @@ def space_info(spec: "EnvSpec") -> SpaceInfo:
 
 
 def sample_transitions(spec: "EnvSpec", count: int = 512, seed: int = 0) -> Transitions:
+    if spec.backend == "isaacgym":
+        from eureka.envs import isaacgym_backend
+
+        return isaacgym_backend.sample_transitions(spec, count, seed)  # raises, as space_info
     if spec.backend == "gymnasium":
         from eureka.envs import gymnasium_backend
 
