@@ -200,7 +200,8 @@ def runs_command(runs_dir: Path, task, status, reindex: bool) -> None:
 @EXECUTOR_OPTION
 @RAY_ADDRESS_OPTION
 def export_command(run_dir: Path, output, candidate, verify: bool, sandbox, executor, ray_address) -> None:
-    """Export a run's best reward (reward.py, wrapper.py, manifest.json) as a self-contained directory."""
+    """Export a run's best reward (reward.py, wrapper.py, manifest.json; isaac_reward.py and
+    isaac_task.py instead of wrapper.py for an isaacgym task) as a self-contained directory."""
     from eureka.executor.local import ExecutorSpec, make_executor
     from eureka.export import ExportError, export_candidate, read_manifest, verify_export
     from eureka.sandbox.base import SandboxError

@@ -47,6 +47,7 @@ Example (``Ant`` from IsaacGymEnvs; Isaac Gym must be imported before torch)::
 
 from __future__ import annotations
 
+import importlib.machinery
 import importlib.util
 import math
 import types
@@ -104,11 +105,12 @@ def load_isaac_reward(path: str | Path, array_module: ArrayModule | None = None)
     """The ``compute_reward`` of a reward file (imported by path, as a fresh module), with its
     array module (inferred from its imports unless given)."""
     path = Path(path)
-    spec = importlib.util.spec_from_file_location(f"eureka_isaac_reward_{abs(hash(str(path.resolve())))}", path)
-    if spec is None or spec.loader is None:
+    loader = importlib.machinery.SourceFileLoader(f"eureka_isaac_reward_{abs(hash(str(path.resolve())))}", str(path))
+    spec = importlib.util.spec_from_loader(loader.name, loader)
+    if spec is None:
         raise ImportError(f"cannot import {path}")
     module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    loader.exec_module(module)
     fn = getattr(module, "compute_reward", None)
     if not callable(fn):
         raise AttributeError(f"{path} defines no function compute_reward()")
@@ -210,7 +212,8 @@ class EurekaRewardMixin(_TaskBase):
     def _eureka_state(self) -> _StepState:
         state: _StepState | None = self.__dict__.get("_eureka_step_state")
         if state is None:
-            state = _StepState(fresh=torch.ones(self.reset_buf.shape[0], dtype=torch.bool, device=self.reset_buf.device))
+            fresh = torch.ones(self.reset_buf.shape[0], dtype=torch.bool, device=self.reset_buf.device)
+            state = _StepState(fresh=fresh)
             self.__dict__["_eureka_step_state"] = state
         return state
 

@@ -194,7 +194,7 @@ def test_the_array_module_comes_from_the_reward_files_imports(tmp_path):
 def test_the_adapter_is_self_contained(tmp_path):
     """`eureka export` copies the module as it is: it imports nothing of eureka, nor Isaac Gym
     outside `if TYPE_CHECKING:`."""
-    tree = ast.parse(ADAPTER.read_text())
+    tree = ast.parse(ADAPTER.read_text(), feature_version=(3, 8))  # Isaac Gym Preview 4's Pythons: 3.6-3.8
     runtime = [node for node in tree.body if isinstance(node, (ast.Import, ast.ImportFrom))]
     names = {alias.name for node in runtime if isinstance(node, ast.Import) for alias in node.names}
     names |= {node.module or "" for node in runtime if isinstance(node, ast.ImportFrom)}
