@@ -61,6 +61,10 @@ def start_sandbox(task: TaskSpec, config: RunConfig) -> Executor:
     from eureka.envs.preflight import build_env_in_sandbox
     from eureka.envs.user import prepare_host, user_code
 
+    if task.env.backend == "isaacgym":  # eureka.run() from Python: the CLI stopped earlier (exit 2)
+        from eureka.envs.isaacgym_backend import IsaacGymUnavailable, unavailable_reason
+
+        raise IsaacGymUnavailable(unavailable_reason())
     prepare_host(task)
     executor = make_executor(executor_spec(task, config), config.sandbox, user_code=user_code(task))
     build_env_in_sandbox(task, executor)

@@ -17,6 +17,7 @@ import importlib.util
 from typing import TYPE_CHECKING
 
 from eureka.envs.base import SpaceInfo, Transitions
+from eureka.envs.user import EnvCodeError
 
 if TYPE_CHECKING:
     from eureka.task import EnvSpec
@@ -28,8 +29,9 @@ INSTALL = ("Isaac Gym is not on PyPI: download Isaac Gym Preview 4 from NVIDIA "
            "`pip install 'eureka[isaacgym]'`")
 
 
-class IsaacGymUnavailable(RuntimeError):
-    """An isaacgym task asked eureka for something it cannot do here. The message is for the user."""
+class IsaacGymUnavailable(EnvCodeError):
+    """An isaacgym task asked eureka for something it cannot do here. The message is for the user
+    (an EnvCodeError: what handles an env that cannot be built handles this too)."""
 
 
 def isaacgym_installed() -> bool:

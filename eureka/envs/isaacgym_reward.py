@@ -235,6 +235,7 @@ class EurekaRewardMixin(_TaskBase):
         actions = state.actions
         if actions is None:
             actions = torch.zeros((next_obs.shape[0], self.num_actions), device=next_obs.device)
+        actions = actions.to(next_obs.device)  # the policy's device (rl_device) may not be the sim's
         ended = self.reset_buf != 0
         limit = getattr(self, "max_episode_length", None)
         terminated = ended if limit is None else ended & (self.progress_buf < limit - 1)

@@ -84,3 +84,11 @@ def test_the_backend_functions_and_the_trainer_raise_the_same_reason(no_isaac) -
                  lambda: trainer_for("isaacgym").train(None, Path("."))):  # type: ignore[arg-type]
         with pytest.raises(IsaacGymUnavailable, match="needs Isaac Gym"):
             call()
+
+
+def test_the_python_api_stops_before_any_run_directory(no_isaac, tmp_path: Path) -> None:
+    import eureka
+
+    with pytest.raises(IsaacGymUnavailable, match="needs Isaac Gym"):
+        eureka.run(CRAWLER_TASK, model=f"scripted:{SCRIPTED}", runs_dir=tmp_path / "runs")
+    assert not (tmp_path / "runs").exists()
