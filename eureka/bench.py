@@ -242,6 +242,7 @@ class Bench:
         return search_usage(run_dir)
 
     def final_training(self, task: TaskSpec, run_dir: Path | None, seeds: list[int]) -> dict[str, TrainOutcome]:
+        from eureka.envs.user import prepare_host, user_code
         from eureka.sandbox import make_sandbox
         from eureka.training.runner import CandidateCode, TrainingRunner
 
@@ -259,7 +260,8 @@ class Bench:
             path = getattr(task.baselines, name)
             if path is not None:
                 codes.append(CandidateCode(name, task.resolve(path).read_text()))
-        runner = TrainingRunner(make_sandbox(self.options.sandbox or task.sandbox), final,
+        prepare_host(task)  # the task's own env code, shown inside the sandbox as in `eureka run`
+        runner = TrainingRunner(make_sandbox(self.options.sandbox or task.sandbox, user_code=user_code(task)), final,
                                 workers=self.options.workers)
         return {outcome.candidate_id: outcome for outcome in runner.train(codes)}
 
