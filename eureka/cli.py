@@ -288,6 +288,7 @@ def refine_command(run_dir: Path, feedback_file, sandbox, show: int) -> None:
     from eureka.sandbox.base import SandboxError
     from eureka.rundir.store import RunStoreError
     from eureka.views.console import RunConsole
+    from eureka.views.tracking import TrackingUnavailable
 
     console = Console(stderr=True)
     try:
@@ -314,7 +315,7 @@ def refine_command(run_dir: Path, feedback_file, sandbox, show: int) -> None:
             terminal.report(result)
             rejected += result.status == "rejected"
         terminal.show_elites()
-    except FeedbackError as exc:
+    except (FeedbackError, TrackingUnavailable) as exc:
         raise BadInput(str(exc)) from None
     except (RefineBusy, SandboxError, LLMError, RunStoreError) as exc:
         raise Failure(str(exc)) from None
