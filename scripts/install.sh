@@ -3,7 +3,9 @@
 #
 #   scripts/install.sh          the package, the embedded model, the sandboxes and the jax
 #                               backend's envs (gymnax; brax and Craftax: the `envs` extra)
-#   scripts/install.sh --dev    the same plus the test dependencies (Ray too, for tests/executor)
+#                               and tensorboardX (`--log tensorboard`)
+#   scripts/install.sh --dev    the same plus the test dependencies (Ray too, for tests/executor;
+#                               MLflow's client and TensorBoard, for tests/views/test_tracking.py)
 #
 # Idempotent: a second run only checks. The first run builds llama-cpp-python from source
 # (about 3 minutes with the flags below; pip caches the wheel) and downloads the embedded
@@ -11,7 +13,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-extras="local,jax,envs,web"
+extras="local,jax,envs,web,tensorboard"
 dev=false
 [[ "${1:-}" == "--dev" ]] && { extras="$extras,dev"; dev=true; }
 
