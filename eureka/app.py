@@ -33,7 +33,10 @@ def executor_spec(task: TaskSpec, config: RunConfig) -> ExecutorSpec:
 
 def build_search(task: TaskSpec, store: RunStore, config: RunConfig, listener: Listener | None = None,
                  sandbox: Executor | None = None) -> Search:
+    from eureka.views.tracking import attach
+
     sandbox = sandbox or start_sandbox(task, config)
+    listener = attach(config.log, store.directory, listener, store.event)  # --log: an observer of the events
     space = space_info(task.env)
     transitions = sample_transitions(task.env, PROBE_TRANSITIONS, seed=0)
     spec_mode, prompts = None, PromptBuilder(task, space)
@@ -87,16 +90,24 @@ def update_index(store: RunStore) -> None:
         store.event(EventKind.INDEX_PROBLEMS, problems=problems)
 
 
+def require_trackers(config: RunConfig) -> None:
+    """Raise TrackingUnavailable (naming the install command) if a tracker of --log is not installed."""
+    from eureka.views.tracking import require
+
+    require(config.log)
+
+
 def start_run(task: TaskSpec, config: RunConfig, runs_dir: Path = Path("runs"),
               listener: Listener | None = None) -> RunResult:
+    require_trackers(config)
     executor = start_sandbox(task, config)  # no sandbox, no cluster or a broken env: fail before a run dir exists
     store = RunStore.create(runs_dir, task.name)
     return build_search(task, store, config, listener, executor).run()
 
 
 def open_run(run_dir: Path, listener: Listener | None = None, sandbox: str | None = None,
-             executor: str | None = None, ray_address: str | None = None) -> Search:
-    """A Search restored from a run directory, ready to continue."""
+             executor: str | None = None, ray_address: str | None = None, log: list[str] | None = None) -> Search:
+    """A Search restored from a run directory, ready to continue; `log` replaces the run's trackers."""
     store, data = RunStore.open(run_dir)
     try:
         run = Run.model_validate(data)
@@ -108,6 +119,9 @@ def open_run(run_dir: Path, listener: Listener | None = None, sandbox: str | Non
         config = config.model_copy(update={"sandbox": sandbox})
     config = config.model_copy(update={"executor": executor or config.executor,
                                        "ray_address": ray_address or config.ray_address})
+    if log is not None:
+        config = RunConfig.model_validate({**config.model_dump(), "log": list(dict.fromkeys(log))})
+    require_trackers(config)
     search = build_search(task, store, config, listener)
     search.restore(run)
     skip = getattr(search.designer.client, "skip", None)
@@ -122,8 +136,9 @@ def run_status(run_dir: Path) -> str:
 
 
 def resume_run(run_dir: Path, listener: Listener | None = None, sandbox: str | None = None,
-               executor: str | None = None, ray_address: str | None = None) -> RunResult:
-    return open_run(run_dir, listener, sandbox, executor, ray_address).run()
+               executor: str | None = None, ray_address: str | None = None,
+               log: list[str] | None = None) -> RunResult:
+    return open_run(run_dir, listener, sandbox, executor, ray_address, log).run()
 
 
 def continue_run(run_dir: Path, feedback: list[str], iterations: int = 1, parent: str | None = None,

@@ -2,9 +2,11 @@
 # Install eureka and everything it needs on a fresh Debian/Ubuntu machine (run as root).
 #
 #   scripts/install.sh          the package, the embedded model, the sandboxes, the jax
-#                               backend's envs (gymnax; brax and Craftax: the `envs` extra) and
-#                               isaacgym-stubs (the `isaacgym` extra; Isaac Gym itself is not on PyPI)
+#                               backend's envs (gymnax; brax and Craftax: the `envs` extra),
+#                               tensorboardX (`--log tensorboard`) and isaacgym-stubs (the
+#                               `isaacgym` extra; Isaac Gym itself is not on PyPI)
 #   scripts/install.sh --dev    the same plus the test dependencies (Ray too, for tests/executor;
+#                               MLflow's client and TensorBoard, for tests/views/test_tracking.py;
 #                               basedpyright, which checks the Isaac Gym adapter against the stubs)
 #
 # Idempotent: a second run only checks. The first run builds llama-cpp-python from source
@@ -13,7 +15,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-extras="local,jax,envs,web,isaacgym"
+extras="local,jax,envs,web,tensorboard,isaacgym"
 dev=false
 [[ "${1:-}" == "--dev" ]] && { extras="$extras,dev"; dev=true; }
 

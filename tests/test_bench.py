@@ -101,3 +101,27 @@ def test_tasks_come_from_names_paths_and_suites(tmp_path):
     assert result.exit_code == 2 and "no such suite" in result.output
     result = CliRunner().invoke(cli, ["bench", "no_such_task"])
     assert result.exit_code == 2 and "not a task file" in result.output
+
+
+@pytest.mark.slow
+def test_the_baselines_of_a_task_with_its_own_env_module_train(tmp_path: Path, sandbox_name: str):
+    """The final training sees the task's env module beside the task file, as `eureka run` does."""
+    from eureka.bench import Bench, BenchOptions
+
+    data = ROOT / "tests" / "data"
+    (tmp_path / "my_env.py").write_text((data / "envs" / "relational.py").read_text())
+    (tmp_path / "rewards").mkdir()
+    for name in ("human", "sparse"):
+        (tmp_path / "rewards" / f"{name}.py").write_text((data / "tasks" / "rewards" / f"point_goal_{name}.py").read_text())
+    task = yaml.safe_load((data / "tasks" / "point_goal.yaml").read_text())
+    task["env"]["id"] = "my_env:PointGoalEnv"
+    task["baselines"] = {"human": "rewards/human.py", "sparse": "rewards/sparse.py"}
+    task["training"].update(timesteps=1024, seeds=[0])
+    path = tmp_path / "task.yaml"
+    path.write_text(yaml.safe_dump(task))
+    outcomes = Bench(BenchOptions(sandbox=sandbox_name, out=tmp_path / "out")).final_training(load_task(path), None, [3])
+    assert set(outcomes) == {"human", "sparse"}
+    for outcome in outcomes.values():
+        (member,) = outcome.members
+        assert member.status == "ok", member.error
+        assert member.fitness is not None
