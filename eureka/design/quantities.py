@@ -272,9 +272,9 @@ def derive_quantities(observation: str | None, obs_dim: int, reserved: Iterable[
     """Named quantities of a task, from its observation layout text (one line per column).
 
     Columns the text does not describe are named ``obs_<i>`` (in observations of up to
-    MAX_UNDESCRIBED_DIM columns); a line over more than MAX_BLOCK_QUANTITIES columns (a map
-    view, an image) is a block, not scalars: it gets the quantities of eureka.design.blocks where
-    the layout states its shape, channels and values, else none; lines naming columns beyond
+    MAX_UNDESCRIBED_DIM columns); a line whose text states a grid (its shape, 0/1 values and
+    channel names) gets the quantities of eureka.design.blocks instead of scalars, and any other
+    line over more than MAX_BLOCK_QUANTITIES columns (a map view, an image) none; lines naming columns beyond
     `obs_dim` are ignored, so no quantity can read outside the observation. `reserved`: names
     already taken (the task's named state).
     """

@@ -186,3 +186,13 @@ def test_calibration_takes_the_documented_ranges_of_block_quantities():
     quantities = [q for q in derive_quantities(BOARD_LAYOUT, 72) if q.kind == "block"]
     calibration = calibrate(quantities)
     assert calibration.scale["distance_robot_exit"] == 5.0 and calibration.scale["count_crate"] == 12.0
+
+
+def test_a_single_channel_grid_is_named_by_its_line():
+    layout = "obs[:, 0:25]: walls, a 5 x 5 binary grid, row by row; the agent is in cell (2, 2)"
+    quantities = by_name(derive_quantities(layout, 25))
+    assert {n for n, q in quantities.items() if q.kind == "block"} == {
+        "distance_agent_walls", "walls_next_to_agent", "count_walls"}
+    row = grid(5, 5, 1, {0: [(0, 0), (2, 4)]})[None]
+    assert quantities["distance_agent_walls"].evaluate(row)[0] == 2
+    assert quantities["count_walls"].evaluate(row)[0] == 2
