@@ -39,13 +39,14 @@ def build_search(task: TaskSpec, store: RunStore, config: RunConfig, listener: L
     listener = attach(config.log, store.directory, listener, store.event)  # --log: an observer of the events
     space = space_info(task.env)
     transitions = sample_transitions(task.env, PROBE_TRANSITIONS, seed=0)
-    spec_mode, prompts = None, PromptBuilder(task, space)
+    designed = designer_view(task)
+    spec_mode, prompts = None, PromptBuilder(designed, space)
     if config.mode == "spec":
         from eureka.design.prompts import SpecPromptBuilder
         from eureka.design.spec import SpecMode
 
-        spec_mode = SpecMode.for_task(task, space, transitions, semantic_checks=config.selection)
-        prompts = SpecPromptBuilder(task, space, spec_mode)
+        spec_mode = SpecMode.for_task(designed, space, transitions, semantic_checks=config.selection)
+        prompts = SpecPromptBuilder(designed, space, spec_mode)
     critic = Critic(sandbox, space, transitions, probe_limits(task), fitness=task.fitness, selection=config.selection)
     client = make_run_client(config.model, task.llm, Budget(config.max_tokens, config.max_cost_usd), seed=config.seed)
     context = DesignContext(store, client.budget, listener)
@@ -55,6 +56,14 @@ def build_search(task: TaskSpec, store: RunStore, config: RunConfig, listener: L
     client.listener = lambda kind, data: search.emit(kind, **data)  # llm_retry events
     sandbox.on_event = search.emit  # per-node activity of a cluster run
     return search
+
+
+def designer_view(task: TaskSpec) -> TaskSpec:
+    """The task as the designer reads it: a structured observation's fields named in its layout."""
+    from eureka.envs import observation_fields
+    from eureka.envs.fields import designer_task
+
+    return designer_task(task, observation_fields(task.env))
 
 
 def start_sandbox(task: TaskSpec, config: RunConfig) -> Executor:

@@ -12,8 +12,10 @@ Nothing here knows any particular task:
 
 - quantities come from the task's own observation layout text (``context.observation``: lines
   such as ``obs[:, 2]: arm angle in radians, in [-0.5, 0.5]``), plus generic derived ones
-  (the magnitude of each, the angle atan2(sin X, cos X) where two columns are cos(X), sin(X), and
-  relations between vector groups and references: see eureka.design.quantities);
+  (the magnitude of each, the angle atan2(sin X, cos X) where two columns are cos(X), sin(X),
+  relations between vector groups and references: see eureka.design.quantities; counts,
+  positions and distances in a described grid: eureka.design.blocks), and the task's named
+  state (``context.state``: eureka.design.named_state);
 - a spec may define one "custom" quantity, a short array expression over obs, next_obs and
   action, admitted by an AST allowlist (eureka.design.custom_expression) and probed on real
   transitions; terms then use it by the name "custom" like any other quantity;
@@ -753,8 +755,13 @@ class SpecMode:
     @classmethod
     def for_task(cls, task: "TaskSpec", space: SpaceInfo, transitions: Transitions | None = None,
                  **options: Any) -> "SpecMode":
-        """Quantities from the task's observation layout (options: gamma, max_terms, semantic_checks)."""
-        return cls(derive_quantities(task.context.observation, space.obs_dim), space, transitions, **options)
+        """Quantities from the task's named state and observation layout (options: gamma, max_terms,
+        semantic_checks)."""
+        from eureka.design.named_state import state_quantities
+
+        named = state_quantities(task.context.state, space.obs_dim)
+        derived = derive_quantities(task.context.observation, space.obs_dim, reserved=[q.name for q in named])
+        return cls(named + derived, space, transitions, **options)
 
     @classmethod
     def from_layout(cls, observation: str, space: SpaceInfo, transitions: Transitions | None = None,
