@@ -429,15 +429,21 @@ def _relations(columns: list[Quantity], angles: list[Quantity], groups: list[Gro
             angular = (other.is_angle or ANGULAR.search(other.meaning)) and (
                 reference.is_angle or ANGULAR.search(reference.meaning))
             if angular:
-                changing.append(add(f"{other.name}_minus_{reference.name}",
-                                    f"{other.name} minus {reference.name}, wrapped to (-pi, pi]",
-                                    "angle_difference", (), -math.pi, math.pi, operands=(other, reference)))
-                continue
-            low = high = None
-            if None not in (other.low, other.high, reference.low, reference.high):
-                low, high = other.low - reference.high, other.high - reference.low  # type: ignore[operator]
-            changing.append(add(f"{other.name}_minus_{reference.name}", f"{other.name} minus {reference.name}",
-                                "difference", (), low, high, operands=(other, reference)))
+                error = add(f"{other.name}_minus_{reference.name}",
+                            f"{other.name} minus {reference.name}, wrapped to (-pi, pi]",
+                            "angle_difference", (), -math.pi, math.pi, operands=(other, reference))
+            else:
+                low = high = None
+                if None not in (other.low, other.high, reference.low, reference.high):
+                    low, high = other.low - reference.high, other.high - reference.low  # type: ignore[operator]
+                error = add(f"{other.name}_minus_{reference.name}", f"{other.name} minus {reference.name}",
+                            "difference", (), low, high, operands=(other, reference))
+            changing.append(error)
+            # how far from the reference, whichever side: what "reach and hold the target" is about
+            bound = None if error.low is None or error.high is None else max(abs(error.low), abs(error.high))
+            add(f"abs_{error.name}", f"the absolute value of {error.name}: how far {other.name} is from "
+                f"{reference.name}", "magnitude", (), 0.0 if bound is not None else None, bound,
+                base=error.name, operands=(error,))
     for quantity in changing:
         if quantity.kind == "norm":  # the change of a length is mostly a speed the layout already names
             continue

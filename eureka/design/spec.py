@@ -627,7 +627,7 @@ def _edit_options(spec: Spec, vocabulary: Vocabulary) -> EditOptions:
             if other_q:
                 swap("quantity", f"{label}: quantity {other_q} instead of {term.quantity}", replace(term, quantity=other_q))
         for other_q in related.get(term.quantity or "", ()):
-            if term.kind == "progress" and vocabulary.by_name[other_q].per_transition:
+            if term.kind in ("progress", "closeness") and vocabulary.by_name[other_q].per_transition:
                 continue
             swap("quantity", f"{label}: quantity {other_q} instead of {term.quantity}", replace(term, quantity=other_q))
         if len(spec.terms) > 1:
@@ -650,14 +650,21 @@ def _related_quantities(vocabulary: Vocabulary) -> dict[str, list[str]]:
     """Per quantity, the relations that read some of its columns and the columns of a relation it
     reads: from four terms on single coordinates to the one distance between the two positions,
     and from a distance to its change over the step (or back)."""
-    relations = [q for q in vocabulary.quantities if q.kind not in ("column", "angle", "magnitude")]
+    def is_relation(q: Quantity) -> bool:
+        if q.kind == "magnitude":  # the size of a relation (how far from a reference) is one too
+            return bool(q.operands) and is_relation(q.operands[0])
+        return q.kind not in ("column", "angle")
+
+    relations = [q for q in vocabulary.quantities if is_relation(q)]
     related: dict[str, list[str]] = {}
     for q in vocabulary.quantities:
-        if not q.sources or q.kind == "magnitude":
+        if not q.sources or (q.kind == "magnitude" and is_relation(q)):
             continue
-        near = [r for r in relations if r.name != q.name and q.sources & r.sources]
-        # fewest extra columns first: a relation about this quantity before one that merely touches it
-        near.sort(key=lambda r: (len(r.sources - q.sources), r.kind != "distance", r.name))
+        near = [r for r in relations if r.name != q.name and q.sources & r.sources and r.base != q.name]
+        # fewest extra columns first: a relation about this quantity before one that merely touches
+        # it; for a magnitude (abs_x), the magnitude of a relation (how far x is from its reference)
+        near.sort(key=lambda r: (len(r.sources - q.sources), (r.kind == "magnitude") != (q.kind == "magnitude"),
+                                 r.kind != "distance", r.name))
         related[q.name] = [r.name for r in near[:MAX_RELATED]]
     return related
 
