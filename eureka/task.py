@@ -67,7 +67,8 @@ class EnvSpec(_Strict):
 
     backend: Literal["gymnasium", "jax"] = "gymnasium"
     id: str = Field(description="a registered env id, or 'module:Class'; on the jax backend also "
-                    "'brax/<name>' (e.g. brax/ant) or 'craftax/<name>' (the `envs` extra)")
+                    "'brax/<name>' (e.g. brax/ant) or 'craftax/<name>' (the `envs` extra), or "
+                    "'xminigrid/<name>' (e.g. xminigrid/MiniGrid-DoorKey-8x8)")
     kwargs: dict[str, EnvKwarg] = Field(default_factory=dict)
     max_episode_steps: int | None = Field(default=None, gt=0)
     register_modules: list[str] = Field(default_factory=list, alias="register", description="modules imported first, in every "

@@ -2,7 +2,8 @@
 # Install eureka and everything it needs on a fresh Debian/Ubuntu machine (run as root).
 #
 #   scripts/install.sh          the package, the embedded model, the sandboxes and the jax
-#                               backend's envs (gymnax; brax and Craftax: the `envs` extra)
+#                               backend's envs (gymnax and xminigrid: the `jax` extra; brax and
+#                               Craftax: the `envs` extra)
 #   scripts/install.sh --dev    the same plus the test dependencies (Ray too, for tests/executor)
 #
 # Idempotent: a second run only checks. The first run builds llama-cpp-python from source
