@@ -69,8 +69,9 @@ class EnvSpec(_Strict):
 
     backend: Literal["gymnasium", "jax", "isaacgym"] = "gymnasium"
     id: str = Field(description="a registered env id, or 'module:Class'; on the jax backend also "
-                    "'brax/<name>' (e.g. brax/ant) or 'craftax/<name>' (the `envs` extra); on the "
-                    "isaacgym backend 'module:Class' of an IsaacGymEnvs VecTask (docs/isaacgym.md)")
+                    "'brax/<name>' (e.g. brax/ant) or 'craftax/<name>' (the `envs` extra), or "
+                    "'xminigrid/<name>' (e.g. xminigrid/MiniGrid-DoorKey-8x8); on the isaacgym backend "
+                    "'module:Class' of an IsaacGymEnvs VecTask (docs/isaacgym.md)")
     kwargs: dict[str, EnvKwarg] = Field(default_factory=dict)
     max_episode_steps: int | None = Field(default=None, gt=0)
     register_modules: list[str] = Field(default_factory=list, alias="register", description="modules imported first, in every "

@@ -100,21 +100,22 @@ def _transitions(task: TaskSpec, where: str) -> Transitions:
 
 def jax_id_problem(env_id: str) -> str | None:
     """What is wrong with a jax-backend env id, found without importing jax (seconds and
-    hundreds of MB): the module of 'module:Class', the package of 'brax/...' and 'craftax/...',
+    hundreds of MB): the module of 'module:Class', the package of 'brax/...', 'craftax/...' and 'xminigrid/...',
     or gymnax's list of ids, read from its source."""
     if ":" in env_id:
         module = env_id.split(":", 1)[0]
         return None if _installed(module) else f"no module named {module!r}"
     family = env_id.partition("/")[0] if "/" in env_id else None
     if family is not None:
-        if family not in ("brax", "craftax"):
-            return "not a gymnax id, 'module:Class', 'brax/<name>' or 'craftax/<name>'"
-        return None if _installed(family) else f"needs {family}: pip install 'eureka[envs]'"
+        if family not in ("brax", "craftax", "xminigrid"):
+            return "not a gymnax id, 'module:Class', 'brax/<name>', 'craftax/<name>' or 'xminigrid/<name>'"
+        extra = "jax" if family == "xminigrid" else "envs"
+        return None if _installed(family) else f"needs {family}: pip install 'eureka[{extra}]'"
     known = _gymnax_ids()
     if known is None:
         return "the jax backend needs gymnax: pip install 'eureka[jax]'"
     if env_id not in known:
-        return f"not a gymnax env id (and not 'module:Class', 'brax/<name>' or 'craftax/<name>'); gymnax has " \
+        return f"not a gymnax env id (and not 'module:Class', 'brax/<name>', 'craftax/<name>' or 'xminigrid/<name>'); gymnax has " \
                f"{', '.join(sorted(known)[:12])}, ..."
     return None
 

@@ -2,9 +2,10 @@
 # Install eureka and everything it needs on a fresh Debian/Ubuntu machine (run as root).
 #
 #   scripts/install.sh          the package, the embedded model, the sandboxes, the jax
-#                               backend's envs (gymnax; brax and Craftax: the `envs` extra),
-#                               tensorboardX (`--log tensorboard`) and isaacgym-stubs (the
-#                               `isaacgym` extra; Isaac Gym itself is not on PyPI)
+#                               backend's envs (gymnax and xminigrid: the `jax` extra; brax and
+#                               Craftax: the `envs` extra), tensorboardX (`--log tensorboard`)
+#                               and isaacgym-stubs (the `isaacgym` extra; Isaac Gym itself is
+#                               not on PyPI)
 #   scripts/install.sh --dev    the same plus the test dependencies (Ray too, for tests/executor;
 #                               MLflow's client and TensorBoard, for tests/views/test_tracking.py;
 #                               basedpyright, which checks the Isaac Gym adapter against the stubs)
