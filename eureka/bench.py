@@ -101,6 +101,7 @@ class Summary(BaseModel):
     scored: int
     share_at_least_human: float | None
     mean_score: float | None
+    median_score: float | None = None  # a task with a small |F(human) - F(sparse)| can swing the mean
 
 
 class BenchResult(BaseModel):
@@ -159,7 +160,8 @@ def summarize(results: list[TaskResult]) -> Summary:
     scores = [r.score for r in results if r.score is not None]
     return Summary(tasks=len(results), scored=len(scores),
                    share_at_least_human=(sum(s >= 1.0 for s in scores) / len(scores)) if scores else None,
-                   mean_score=statistics.fmean(scores) if scores else None)
+                   mean_score=statistics.fmean(scores) if scores else None,
+                   median_score=statistics.median(scores) if scores else None)
 
 
 def reward_result(outcome: TrainOutcome) -> RewardResult:
@@ -192,9 +194,10 @@ class Bench:
         bench = BenchResult(model=self.options.model, budget=self.options.budget, seeds=self.options.seeds,
                             tasks=results, summary=summarize(results))
         atomic_write_json(self.options.out / "bench.json", bench.model_dump(mode="json"))
-        from eureka.views.bench import write_plots
+        from eureka.views.bench import markdown_table, write_plots
 
         write_plots(bench, self.options.out)
+        (self.options.out / "bench.md").write_text(markdown_table(bench))
         return bench
 
     def task(self, task: TaskSpec) -> TaskResult:

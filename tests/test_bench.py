@@ -60,6 +60,8 @@ def test_bench_writes_the_table_json_and_a_plot(benched):
     assert bench["summary"]["tasks"] == 1
     require("matplotlib", "matplotlib (the bench extra)")
     assert (out / "cartpole.png").stat().st_size > 1000
+    markdown = (out / "bench.md").read_text()
+    assert markdown.startswith("| task |") and "| cartpole | jax |" in markdown and "median" in markdown
 
 
 @pytest.mark.slow
@@ -91,6 +93,25 @@ def test_the_human_normalized_score():
     assert normalized_scores([5.0], [10.0], [20.0], "minimize")[0] == pytest.approx(1.5)
     assert normalized_scores([5.0], [10.0], [10.0])[0] is None  # human = sparse: no scale
     assert normalized_scores([None], [10.0], [0.0])[0] is None
+
+
+def test_the_summary_gives_the_median_beside_the_mean_and_a_markdown_table():
+    from eureka.bench import BenchResult, Curve, RewardResult, SearchUsage, TaskResult, summarize
+    from eureka.views.bench import markdown_table
+
+    def task(name: str, score: float | None) -> TaskResult:
+        reward = RewardResult(fitness_per_seed=[1.0], mean=1.0, std=0.0, curve=Curve(steps=[], fitness=[]), env_steps=1)
+        return TaskResult(task=name, backend="jax", metric="return", direction="maximize", seeds=[1000],
+                          search=SearchUsage(), rewards={"best": reward, "human": reward, "sparse": reward},
+                          score=score, score_spread=0.0, score_per_seed=[score], wall_s=120.0)
+
+    tasks = [task("a", 1.0), task("b", 0.8), task("c", -20.0), task("d", None)]
+    summary = summarize(tasks)
+    assert (summary.scored, summary.share_at_least_human) == (3, pytest.approx(1 / 3))
+    assert summary.median_score == pytest.approx(0.8) and summary.mean_score == pytest.approx(-6.0667, 1e-3)
+    table = markdown_table(BenchResult(model="local", budget="small", seeds=1, tasks=tasks, summary=summary))
+    assert "| c | jax | return |" in table and "-20.00" in table and "n/a (human = sparse)" in table
+    assert "median 0.80" in table
 
 
 def test_tasks_come_from_names_paths_and_suites(tmp_path):
