@@ -446,3 +446,27 @@ def test_the_exported_isaac_task_trains_through_isaacgymenvs_train_entry_without
         assert row["rew_ok"] and row["gt_ok"] and row["reset_ok"], row
         assert row["components"] == ["close", "effort"]
         assert row["sums"] == ["eureka/close", "eureka/effort", "eureka/gt_reward", "eureka/total"]
+
+
+@pytest.mark.parametrize("env_id", ["xminigrid/MiniGrid-DoorKey-5x5", "Breakout-MinAtar"])
+def test_a_wrapper_for_an_adapted_jax_env_gives_the_observation_the_reward_was_written_for(tmp_path: Path, env_id) -> None:
+    """Gridworlds and MinAtar games come through eureka's adapters (flat observations): the exported
+    wrapper builds them the same way, so the reward sees the columns the task file describes."""
+    pytest.importorskip("gymnax")
+    from eureka.envs.gymnax_backend import space_info
+    from eureka.task import EnvSpec
+
+    env = {"id": env_id, "backend": "jax", "kwargs": {}, "max_episode_steps": None}
+    result = run_cli(["export", stored_run_with_env(tmp_path, env), "-o", tmp_path / "out"])
+    assert result.exit_code == 0, result.output
+    script = ("import json, numpy as np, wrapper\n"
+              "env = wrapper.make_base_env()\n"
+              "obs, _ = env.reset(seed=0)\n"
+              "step = env.step(env.action_space.sample())\n"
+              "print(json.dumps([list(np.shape(obs)), list(np.shape(step[0]))]))\n")
+    proc = subprocess.run([sys.executable, "-c", script], cwd=tmp_path / "out", capture_output=True, text=True,
+                          timeout=300)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    shapes = json.loads(proc.stdout.strip().splitlines()[-1])
+    obs_dim = space_info(EnvSpec(backend="jax", id=env_id)).obs_dim
+    assert shapes == [[obs_dim], [obs_dim]]
