@@ -32,7 +32,7 @@ from pydantic import BaseModel, Field, ValidationError
 from eureka.envs.base import SpaceInfo, Transitions
 from eureka.jobs.probe import FIXABLE_SHAPE
 from eureka.critic.prefilter import Episode, check_ranking, episodes_of
-from eureka.critic.repair import repair_source, shape_problems, shape_wrapper, with_batch_axis
+from eureka.critic.repair import repair_source, shape_problems, shape_repairs, shape_wrapper
 from eureka.training.serialized import read_exported, score_exported
 from eureka.training.exported_reward import EXPORTED_REWARDS
 from eureka.design.fences import code_block
@@ -179,13 +179,11 @@ class Critic:
         if problems:
             return code, CriticVerdict("static", problems, fixes=fixes)
         verdict = self.probe(code)
-        batched, reductions = with_batch_axis(code) if shape_problems(verdict.problems) else (code, 0)
-        if reductions:  # a norm, sum or mean over the whole batch: one value per transition instead
-            retry = self.probe(batched)
-            if not shape_problems(retry.problems):
-                code, verdict = batched, retry
-                fixes = fixes + [f"gave {reductions} reduction(s) with no axis `axis=-1`: one value per "
-                                 "transition, not one for the whole batch"]
+        for rewritten, done in shape_repairs(code, self.space) if shape_problems(verdict.problems) else []:
+            retry = self.probe(rewritten)  # a reduction over the whole batch, a one-column action as (N,)
+            if retry.stage != "probe" or all(p.startswith(FIXABLE_SHAPE) for p in retry.problems):
+                code, verdict, fixes = rewritten, retry, fixes + done  # it runs (a scalar left is broadcast)
+                break
         if verdict.problems and all(p.startswith(FIXABLE_SHAPE) for p in verdict.problems):
             code = code.rstrip("\n") + "\n" + shape_wrapper(self.space)
             fixes = fixes + ["broadcast or squeezed a scalar or (N, 1) output to shape (N,)"]

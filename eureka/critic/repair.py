@@ -12,10 +12,12 @@ Before the probe (`repair_source`):
 - `and` / `or` between comparisons (`a < 1 and b < 2`): elementwise `&` / `|`;
 - module-level statements that use the reward's arguments or its local variables (lines written
   outside `compute_reward`, before or after it): moved into the function.
-After a probe whose output has the wrong shape (`Critic.check_reply`):
-- reductions with no axis (`np.linalg.norm(a - b)`, `x.mean()`, `np.sum(d ** 2)`): one value per
-  transition (`axis=-1`) instead of one for the whole batch, kept only if the probe then passes
-  the shape checks;
+After a probe whose output has the wrong shape (`Critic.check_reply`), the first of these kept
+after which the reward runs with the right shapes (but a scalar or (N, 1) output):
+- reductions with no axis (`np.linalg.norm(a - b)`, `np.mean(np.abs(err))`, `x.sum()`): one value
+  per transition (over all axes but the batch's) instead of one for the whole batch;
+- a one-column continuous action used as (N,) (`push = action`, (N,) + (N, 1) -> (N, N)):
+  `action[:, 0]`;
 - a scalar or (N, 1) output: broadcast or squeezed to (N,) (`shape_wrapper`).
 """
 
@@ -288,46 +290,119 @@ def _misplaced_statements(code: str) -> tuple[str, list[str]]:
                       f"variables into `{REWARD_FUNCTION}` ({names})"]
 
 
-def with_batch_axis(code: str) -> tuple[str, int]:
-    """Reductions with no axis (`np.linalg.norm(a - b)`, `x.mean()`, `np.sum(d ** 2)`) given
-    `axis=-1`: one value per transition instead of one for the whole batch (for a 1-D operand
-    the result is the same). Returns the code and the number of reductions changed."""
-    try:
-        tree = ast.parse(code)
-    except SyntaxError:
+ROWS_HELPER = "_eureka_rows"
+
+
+def per_transition(code: str, space: SpaceInfo) -> tuple[str, int]:
+    """Reductions with no axis (`np.linalg.norm(a - b)`, `np.mean(np.abs(err))`, `x.sum()`) made
+    per transition: over every axis of their operand but the first, the batch's (for an (N, k)
+    operand that is `axis=-1`; an (N,) operand is its own value per transition). Returns the code
+    (with the helper that does it) and how many reductions changed."""
+    count = 0
+    for _ in range(8):  # innermost first: a reduction inside another one's operand is done before it
+        try:
+            tree = ast.parse(code)
+        except SyntaxError:
+            return code, 0
+        found = [node for node in ast.walk(tree) if _batch_reduction(node) is not None]
+        innermost = [node for node in found if not any(other is not node and other in found
+                                                       for other in ast.walk(node))]
+        if not innermost:
+            break
+        edits = []
+        for node in innermost:
+            operand = _batch_reduction(node)
+            source = ast.get_source_segment(code, operand)
+            if source is None:
+                return code, 0
+            if operand is node.func.value:  # x.mean() -> _eureka_rows(x).mean(axis=-1)
+                edits.append(_span(node, f"{ROWS_HELPER}({source}).{node.func.attr}(axis=-1)"))
+            else:  # np.mean(x) -> np.mean(_eureka_rows(x), axis=-1)
+                last = max([*node.args, *node.keywords], key=lambda n: (n.end_lineno, n.end_col_offset))
+                edits.append(_Edit(last.end_lineno, last.end_col_offset, last.end_lineno, last.end_col_offset,
+                                   ", axis=-1"))
+                edits.append(_span(operand, f"{ROWS_HELPER}({source})"))
+        code, count = _apply(code, edits), count + len(innermost)
+    if not count:
         return code, 0
-    edits: list[_Edit] = []
-    for node in ast.walk(tree):
-        if not isinstance(node, ast.Call) or not isinstance(node.func, ast.Attribute):
-            continue
-        if any(k.arg in ("axis", None) for k in node.keywords):
-            continue
-        func, name = node.func, node.func.attr
-        is_norm = name == "norm" and isinstance(func.value, ast.Attribute) and func.value.attr == "linalg"
-        module_call = isinstance(func.value, ast.Name) and func.value.id in ("np", "jnp", "numpy", "xp")
-        if is_norm or (module_call and name in REDUCTIONS):
-            most = 2 if is_norm else 1
-            if not 1 <= len(node.args) <= most or isinstance(node.args[0], (ast.List, ast.Tuple)):
-                continue
-            last = node.args[-1] if not node.keywords else max(
-                [node.args[-1], *node.keywords], key=lambda n: (n.end_lineno, n.end_col_offset))
-            edits.append(_Edit(last.end_lineno, last.end_col_offset, last.end_lineno, last.end_col_offset,
-                               ", axis=-1"))
-        elif name in REDUCTIONS and not module_call and not node.args and not node.keywords:
-            edits.append(_Edit(node.end_lineno, node.end_col_offset - 1, node.end_lineno, node.end_col_offset - 1,
-                               "axis=-1"))
-    if not edits:
-        return code, 0
-    repaired = _apply(code, edits)
+    module = "jax.numpy" if space.array_module == "jax" else "numpy"
+    helper = f"""
+
+# eureka auto-repair: a reduction over the whole batch made per transition (all axes but the first)
+import {module} as _eureka_xp
+
+
+def {ROWS_HELPER}(value):
+    value = _eureka_xp.asarray(value)
+    return value.reshape(value.shape[0], -1)
+"""
+    repaired = code.rstrip("\n") + "\n" + helper
     try:
         ast.parse(repaired)
     except SyntaxError:
         return code, 0
-    return repaired, len(edits)
+    return repaired, count
+
+
+def _batch_reduction(node: ast.AST) -> ast.expr | None:
+    """The operand of a reduction with no axis (`np.sum(x)`, `np.linalg.norm(x, 2)`, `x.mean()`), if
+    `node` is one and not one already made per transition."""
+    if not isinstance(node, ast.Call) or not isinstance(node.func, ast.Attribute):
+        return None
+    if any(k.arg in ("axis", None) for k in node.keywords):
+        return None
+    func, name = node.func, node.func.attr
+    is_norm = name == "norm" and isinstance(func.value, ast.Attribute) and func.value.attr == "linalg"
+    module_call = isinstance(func.value, ast.Name) and func.value.id in ("np", "jnp", "numpy", "xp")
+    if is_norm or (module_call and name in REDUCTIONS):
+        if not 1 <= len(node.args) <= (2 if is_norm else 1) or isinstance(node.args[0], (ast.List, ast.Tuple)):
+            return None
+        return node.args[0]
+    if name in REDUCTIONS and not module_call and not node.args and not node.keywords:
+        receiver = func.value
+        if isinstance(receiver, ast.Call) and isinstance(receiver.func, ast.Name) and receiver.func.id == ROWS_HELPER:
+            return None
+        return receiver
+    return None
+
+
+def action_column(code: str, space: SpaceInfo) -> tuple[str, int]:
+    """A continuous action of one dimension is (N, 1): used as if it were (N,) (`push = action`),
+    it broadcasts (N,) terms to (N, N). Each bare use of `action` becomes `action[:, 0]` (not its
+    indexing, attributes or calls with an axis). Returns the code and how many uses changed."""
+    if space.action_kind != "continuous" or space.action_dim != 1:
+        return code, 0
+    try:
+        tree = ast.parse(code)
+    except SyntaxError:
+        return code, 0
+    kept = {id(n.value) for n in ast.walk(tree) if isinstance(n, (ast.Subscript, ast.Attribute))}
+    kept |= {id(arg) for n in ast.walk(tree) if isinstance(n, ast.Call) and any(k.arg == "axis" for k in n.keywords)
+             for arg in n.args}
+    uses = [n for n in ast.walk(tree) if isinstance(n, ast.Name) and n.id == "action" and isinstance(n.ctx, ast.Load)
+            and id(n) not in kept]
+    if not uses:
+        return code, 0
+    return _apply(code, [_span(n, "action[:, 0]") for n in uses]), len(uses)
+
+
+def shape_repairs(code: str, space: SpaceInfo) -> list[tuple[str, list[str]]]:
+    """Rewrites to try, in order, when the probe finds the output's shape wrong; the critic keeps the
+    first after which the reward runs with no shape problem but a scalar or (N, 1) output (which
+    `shape_wrapper` then broadcasts)."""
+    rows, reductions = per_transition(code, space)
+    column, uses = action_column(code, space)
+    both, both_uses = action_column(rows, space)
+    said_rows = (f"made {reductions} reduction(s) with no axis per transition (over all axes but the "
+                 "batch's): one value per transition, not one for the whole batch")
+    said_column = f"used the one-column action as `action[:, 0]` ({uses} place(s)), shape (N,) like the other terms"
+    tries = [(rows, [said_rows]) if reductions else None, (column, [said_column]) if uses else None,
+             (both, [said_rows, said_column]) if reductions and both_uses else None]
+    return [t for t in tries if t is not None]
 
 
 def shape_problems(problems: list[str]) -> bool:
-    """Whether the probe found the output's shape wrong (what `with_batch_axis` may fix)."""
+    """Whether the probe found the output's shape wrong (what `shape_repairs` may fix)."""
     return any(word in problem for problem in problems for word in SHAPE_WORDS)
 
 

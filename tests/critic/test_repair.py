@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from eureka.critic.checks import Critic
-from eureka.critic.repair import repair_source, with_batch_axis
+from eureka.critic.repair import action_column, per_transition, repair_source
 from eureka.envs import sample_transitions, space_info
 from eureka.envs.base import SpaceInfo
 from eureka.sandbox import SandboxLimits
@@ -19,6 +19,7 @@ from eureka.task import load_task
 ROOT = Path(__file__).resolve().parents[2]
 NUMPY = SpaceInfo(obs_dim=6, action_kind="continuous", action_dim=2, array_module="numpy")
 JAX = SpaceInfo(obs_dim=6, action_kind="continuous", action_dim=2, array_module="jax")
+ONE_ACTION = SpaceInfo(obs_dim=4, action_kind="continuous", action_dim=1, array_module="numpy")
 
 SQRT_ON_ARRAYS = """import numpy as np
 import math
@@ -60,7 +61,8 @@ def compute_reward(obs, action, next_obs, terminated):
     return total, {"distance": -distance, "moving": -0.5 * moving}
 """
 
-# a real reply of the embedded model to the free-form point_goal prompt (bench/free_form_repairs.py)
+# real replies of the embedded model to the free-form prompts of point_goal and heading (a ship whose
+# heading psi must reach a target; one torque action), from bench/free_form_repairs.py
 EMBEDDED_MODEL_REPLY = """import numpy as np
 
 # Constants
@@ -107,40 +109,105 @@ def compute_reward(obs, action, next_obs, terminated):
     return total_reward, components
 """
 
+HEADING_REPLY = """import numpy as np
+import math
+
+# Constants
+W_UPRIGHT = 1.0
+T_UPRIGHT = 1.0
+W_TORQUE = 0.5
+T_TORQUE = 0.5
+W_TERMINATED = 0.1
+T_TERMINATED = 0.1
+W_TARGET = 1.0
+T_TARGET = 0.1
+
+def compute_reward(obs, action, next_obs, terminated):
+    cos_psi, sin_psi, turn_rate, target = obs[:, 0], obs[:, 1], obs[:, 2], obs[:, 3]
+    next_cos_psi, next_sin_psi = next_obs[:, 0], next_obs[:, 1]
+
+    # Heading error
+    heading_error = np.clip(target - cos_psi, -1, 1)
+    reward_heading = W_TARGET * T_TARGET * heading_error
+
+    # Torque
+    torque = action
+    reward_torque = W_TORQUE * T_TORQUE * torque
+
+    # Terminal state
+    reward_terminated = W_TERMINATED * T_TERMINATED * terminated
+
+    # Total reward
+    total_reward = reward_heading + reward_torque + reward_terminated
+
+    # Components of the reward
+    components = {
+        'heading_error': heading_error,
+        'torque': torque,
+        'terminated': terminated
+    }
+
+    return total_reward, components
+"""
+
+HEADING_MEANS = """import numpy as np
+
+def compute_reward(obs, action, next_obs, terminated):
+    cos_psi = obs[:, 0]
+    turn_rate = obs[:, 2]
+    target_heading = obs[:, 3]
+    target_error = target_heading - cos_psi
+    torque_error = action
+    total = -10.0 * np.mean(np.abs(target_error)) - np.mean(np.abs(torque_error)) - np.mean(np.abs(turn_rate))
+    components = {'target_error': target_error, 'torque_error': torque_error, 'angle_error': turn_rate}
+    return total, components
+"""
+
 
 def fenced(code: str) -> str:
     return f"```python\n{code}```\n"
 
 
-@pytest.fixture(scope="module")
-def critic(sandbox):
-    task = load_task(ROOT / "tests" / "data" / "tasks" / "point_goal.yaml")
+def task_critic(sandbox, name: str) -> Critic:
+    task = load_task(ROOT / "tests" / "data" / "tasks" / f"{name}.yaml")
     space = space_info(task.env)
     transitions = sample_transitions(task.env, 512, seed=0)
     return Critic(sandbox, space, transitions, SandboxLimits(timeout_s=30, memory_mb=1024), fitness=task.fitness)
 
 
-@pytest.mark.parametrize("code, fails_with, fix", [
-    (SQRT_ON_ARRAYS, "TypeError", "`math.sqrt` as `np.sqrt`"),
-    (NAMES_AT_MODULE_LEVEL, "NameError", "moved 4 module-level statement(s)"),
-    (WHOLE_BATCH_NORM, "has shape ()", "gave 2 reduction(s) with no axis `axis=-1`"),
-    (EMBEDDED_MODEL_REPLY, "truth value of an array", "`and`/`or` between comparisons"),
+@pytest.fixture(scope="module")
+def critics(sandbox):
+    return {name: task_critic(sandbox, name) for name in ("point_goal", "heading")}
+
+
+@pytest.mark.parametrize("task, code, fails_with, fix", [
+    ("point_goal", SQRT_ON_ARRAYS, "TypeError", "`math.sqrt` as `np.sqrt`"),
+    ("point_goal", NAMES_AT_MODULE_LEVEL, "NameError", "moved 4 module-level statement(s)"),
+    ("point_goal", WHOLE_BATCH_NORM, "has shape ()", "made 2 reduction(s) with no axis per transition"),
+    ("point_goal", EMBEDDED_MODEL_REPLY, "truth value of an array", "`and`/`or` between comparisons"),
+    ("heading", HEADING_REPLY, "has shape (512, 512)", "used the one-column action as `action[:, 0]`"),
+    ("heading", HEADING_MEANS, "has shape ()", "made 3 reduction(s) with no axis per transition"),
 ])
-def test_the_small_models_slips_fail_as_written_and_pass_repaired(critic, code: str, fails_with: str,
+def test_the_small_models_slips_fail_as_written_and_pass_repaired(critics, task: str, code: str, fails_with: str,
                                                                   fix: str) -> None:
+    critic = critics[task]
     _, as_written = critic.check_reply(fenced(code), auto_repair=False)
     assert not as_written.accepted and any(fails_with in p for p in as_written.problems), as_written.problems
     repaired_code, verdict = critic.check_reply(fenced(code))
     assert verdict.stage in ("passed", "ranking"), verdict.problems  # it runs and has the right shapes
     assert any(fix in f for f in verdict.fixes), verdict.fixes
-    assert "_eureka_unrepaired_reward" not in repaired_code  # no broadcast of a whole-batch value needed
+    if code is not HEADING_MEANS:  # no whole-batch value left to broadcast
+        assert "_eureka_unrepaired_reward" not in repaired_code
+    else:  # its (N, 1) component is squeezed; the reductions made its total per transition
+        assert verdict.fixes[-1] == "broadcast or squeezed a scalar or (N, 1) output to shape (N,)"
 
 
-def test_the_repairs_of_the_embedded_models_reply(critic) -> None:
-    code, verdict = critic.check_reply(fenced(EMBEDDED_MODEL_REPLY))
+def test_the_repairs_of_the_embedded_models_reply(critics) -> None:
+    code, verdict = critics["point_goal"].check_reply(fenced(EMBEDDED_MODEL_REPLY))
     assert "((np.abs(obs[:, 0] - obs[:, 2]) < T_UPRIGHT) & (np.abs(obs[:, 1] - obs[:, 3]) < T_UPRIGHT))" in code
-    assert "np.linalg.norm(action, axis=-1)" in code and ".mean(axis=-1) < T_STILL" in code
-    assert len(verdict.fixes) == 2 and "gave 3 reduction(s)" in verdict.fixes[1]
+    assert "np.linalg.norm(_eureka_rows(action), axis=-1)" in code
+    assert "_eureka_rows(np.abs(next_obs[:, [2, 3]] - next_obs[:, [0, 1]])).mean(axis=-1) < T_STILL" in code
+    assert len(verdict.fixes) == 2 and "made 3 reduction(s)" in verdict.fixes[1]
 
 
 def test_math_functions_become_the_array_modules_elementwise_ones() -> None:
@@ -182,13 +249,48 @@ def test_module_level_statements_move_where_their_inputs_are_bound() -> None:
     assert repair_source(knot, NUMPY) == (knot, [])
 
 
-def test_reductions_get_a_batch_axis_only_without_one() -> None:
+def test_reductions_with_no_axis_become_per_transition_and_only_those() -> None:
     code = ("import numpy as np\n\ndef compute_reward(obs, action, next_obs, terminated):\n"
-            "    a = np.sum(obs ** 2) + np.mean(obs, axis=0)[0] + np.max([obs[:, 0], obs[:, 1]])\n"
-            "    b = np.linalg.norm(obs[:, :2], 2) + obs.mean() + np.max(obs[:, 0], 0)\n"
+            "    a = np.sum(np.abs(obs).mean() ** 2) + np.mean(obs, axis=0)[0] + np.max([obs[:, 0], obs[:, 1]])\n"
+            "    b = np.linalg.norm(obs[:, :2], 2) + np.max(obs[:, 0], 0)\n"
             "    return a + b, {'a': a, 'b': b}\n")
-    repaired, count = with_batch_axis(code)
+    repaired, count = per_transition(code, NUMPY)
     assert count == 3
-    assert "np.sum(obs ** 2, axis=-1)" in repaired and "np.linalg.norm(obs[:, :2], 2, axis=-1)" in repaired
-    assert "obs.mean(axis=-1)" in repaired and "np.mean(obs, axis=0)" in repaired
-    assert "np.max([obs[:, 0], obs[:, 1]])" in repaired and "np.max(obs[:, 0], 0)" in repaired
+    assert "np.sum(_eureka_rows(_eureka_rows(np.abs(obs)).mean(axis=-1) ** 2), axis=-1)" in repaired
+    assert "np.linalg.norm(_eureka_rows(obs[:, :2]), 2, axis=-1)" in repaired
+    assert "np.mean(obs, axis=0)" in repaired and "np.max([obs[:, 0], obs[:, 1]])" in repaired
+    assert "np.max(obs[:, 0], 0)" in repaired
+    assert "import numpy as _eureka_xp" in repaired and "import jax.numpy as _eureka_xp" in per_transition(code, JAX)[0]
+    assert per_transition(repaired, NUMPY) == (repaired, 0)
+
+
+def test_a_one_column_action_is_used_as_its_column() -> None:
+    code = ("import numpy as np\n\ndef compute_reward(obs, action, next_obs, terminated):\n"
+            "    cost = np.clip(action, -1, 1) ** 2 + 0 * action[:, 0] + action.shape[0] + np.sum(action, axis=1)\n"
+            "    return -cost, {'cost': -cost}\n")
+    repaired, uses = action_column(code, ONE_ACTION)
+    assert uses == 1 and "np.clip(action[:, 0], -1, 1)" in repaired
+    assert "0 * action[:, 0] + action.shape[0] + np.sum(action, axis=1)" in repaired
+    assert action_column(code, NUMPY) == (code, 0)  # two action columns: nothing to guess
+
+
+@pytest.mark.slow
+def test_the_repairs_hold_on_the_jax_backend(sandbox) -> None:
+    """The repaired reward traces, serializes and gives one value per transition under jax too."""
+    from tests.helpers import require
+
+    require("jax", "jax")
+    task = load_task(ROOT / "tests" / "data" / "tasks" / "point_goal_jax.yaml")
+    space = space_info(task.env)
+    critic = Critic(sandbox, space, sample_transitions(task.env, 512, seed=0),
+                    SandboxLimits(timeout_s=120, memory_mb=2048), fitness=task.fitness)
+    reply = fenced("import jax.numpy as jnp\nimport math\n\npoint = next_obs[:, 0:2]\n\n"
+                   "def compute_reward(obs, action, next_obs, terminated):\n"
+                   "    goal = next_obs[:, 4:6]\n    distance = jnp.linalg.norm(point - goal)\n"
+                   "    speed = math.sqrt(jnp.sum(next_obs[:, 2:4] ** 2))\n    total = -distance - 0.1 * speed\n"
+                   "    return total, {'distance': -distance, 'speed': -speed}\n")
+    assert "NameError" in critic.check_reply(reply, auto_repair=False)[1].problems[0]
+    code, verdict = critic.check_reply(reply)
+    assert verdict.accepted, verdict.problems
+    assert "jnp.sqrt(jnp.sum(_eureka_rows(next_obs[:, 2:4] ** 2), axis=-1))" in code
+    assert len(verdict.fixes) == 3
