@@ -13,8 +13,10 @@ from __future__ import annotations
 
 import math
 
-from eureka.design.designer import CodeDesigner, Designed, DesignContext, IslandPrompt, SpecDesigner
-from eureka.design.llm.base import LLMClient
+from eureka.critic.checks import CriticVerdict
+from eureka.design.designer import (CodeDesigner, Designed, DesignContext, IslandPrompt, SpecDesigner, attempt_record,
+                                    critic_record)
+from eureka.design.llm.base import LLMClient, LLMError, ProviderUnavailable
 from eureka.design.prompts import PromptBuilder
 
 
@@ -58,7 +60,25 @@ class MixedDesigner:
         return [self.spec.name] * (samples - code) + [self.code.name] * code
 
     def design(self, iteration: int, index: int, prompt: IslandPrompt) -> Designed:
-        return self.designers.get(prompt.designer, self.spec).design(iteration, index, prompt)
+        designer = self.designers.get(prompt.designer, self.spec)
+        try:
+            return designer.design(iteration, index, prompt)
+        except LLMError as exc:
+            if designer is self.spec or isinstance(exc, ProviderUnavailable):
+                raise
+            return self.unfinished(iteration, index, prompt, exc)
+
+    def unfinished(self, iteration: int, index: int, prompt: IslandPrompt, error: LLMError) -> Designed:
+        """A free-form sample the model did not finish (the embedded model's timeout on a long code
+        reply, ~1,000 tokens where a spec is ~150) is a rejected candidate, not the end of the run:
+        the specs beside it go on. Its critic.json records the failure (not the attempts before)."""
+        store = self.context.store
+        directory = store.candidate_dir(iteration, index)
+        reply = store.path(directory, "reply.md").read_text() if store.path(directory, "reply.md").is_file() else ""
+        store.write_text(f"{directory}/reply.md", reply)
+        verdict = CriticVerdict("extract", [f"the model gave no complete reply: {error}"])
+        store.write_critic(directory, critic_record(verdict, [attempt_record(0, "reply.md", verdict)]))
+        return self.code.designed(iteration, index, prompt, reply, None, verdict)
 
     def edits(self, iteration: int, first_index: int, prompt: IslandPrompt, count: int) -> list[Designed]:
         return self.spec.edits(iteration, first_index, prompt, count)

@@ -11,6 +11,7 @@ import pytest
 from eureka.config import PROBE_TRANSITIONS, RunConfig
 from eureka.critic.checks import Critic
 from eureka.design.designer import CodeDesigner, DesignContext, IslandPrompt, SpecDesigner, make_designer
+from eureka.design.llm.base import LLMError, ProviderUnavailable
 from eureka.design.llm.budget import Budget
 from eureka.design.llm.scripted import ScriptedClient
 from eureka.design.prompts import PromptBuilder
@@ -132,6 +133,29 @@ def test_a_mixed_designer_asks_specs_under_the_schema_and_code_without_it(tmp_pa
     assert client.settings[1].max_tokens == config.max_tokens_per_reply
     verdicts = [data for kind, data in heard if kind == "critic_verdict"]
     assert [v["designer"] for v in verdicts] == ["spec", "code"] and verdicts[1]["fixes"]
+    # the model does not finish a code reply (the embedded model's timeout): that sample is rejected,
+    # the run goes on; a spec it does not finish stops the run as before
+    class Slow(Recording):
+        def complete(self, messages, settings):
+            if settings.json_schema is None:
+                raise LLMError("local: no complete reply within timeout_s=300 (760 tokens generated)")
+            return super().complete(messages, settings)
+
+    slow = make_designer(Slow(SCRIPTED / "cartpole_mixed_code_wins"), critic, spec_prompts, config, ctx, spec_mode,
+                         code_prompts)
+    failed = slow.design(1, 1, IslandPrompt(0, code_prompts.initial_messages(), None, [], designer="code"))
+    assert failed.code is None and failed.record.status == "rejected" and failed.record.designer == "code"
+    assert "no complete reply" in failed.record.problems[0]
+    assert json.loads(ctx.store.path("iter_1/cand_1/critic.json").read_text())["stage"] == "extract"
+    again = slow.design(1, 1, IslandPrompt(0, code_prompts.initial_messages(), None, [], designer="code"))
+    assert again.record.status == "rejected"  # a resumed run finds it finished
+    with pytest.raises(ProviderUnavailable):
+        class Down(Recording):
+            def complete(self, messages, settings):
+                raise ProviderUnavailable("the provider is down")
+
+        make_designer(Down(SCRIPTED / "cartpole_mixed_code_wins"), critic, spec_prompts, config, ctx, spec_mode,
+                      code_prompts).design(2, 1, IslandPrompt(0, [], None, [], designer="code"))
     # no share, or code mode: one designer
     assert isinstance(make_designer(client, critic, spec_prompts, config.model_copy(update={"code_share": 0}), ctx,
                                     spec_mode, code_prompts), SpecDesigner)
