@@ -64,6 +64,14 @@ def test_model_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     assert RunConfig.resolve(task(), model="local").model == "local"
 
 
+def test_trackers_are_settings_of_the_run() -> None:
+    resolved = RunConfig.resolve(task(), model="scripted:x", log=("mlflow", "tensorboard", "mlflow"))
+    assert resolved.log == ["mlflow", "tensorboard"]
+    assert RunConfig.from_run({"model": "scripted:x", "settings": resolved.model_dump()}).log == resolved.log
+    with pytest.raises(ValidationError, match="log"):
+        RunConfig(model="local", iterations=1, samples=1, log=["wandb"])
+
+
 def test_unknown_settings_are_refused() -> None:
     with pytest.raises(ValidationError, match="itrations"):
         RunConfig(model="local", iterations=1, samples=1, itrations=2)
@@ -86,6 +94,7 @@ def test_settings_of_a_run_json_from_before_run_config() -> None:
     assert resolved.model == "scripted:x"
     assert (resolved.edits, resolved.islands, resolved.migration_interval, resolved.workers) == (0, 1, 2, None)
     assert resolved.code_share == 0  # a resumed older run stays as it was: no free-form samples added
+    assert resolved.log == []  # no experiment tracker
     assert resolved.generation.temperature == 0.8
 
 
@@ -94,6 +103,10 @@ def test_environment_variables_are_read_in_config_only(monkeypatch: pytest.Monke
     monkeypatch.delenv("EUREKA_SANDBOX_IMAGE", raising=False)
     assert config.env_sandbox_gpus() == "all"
     assert config.env_sandbox_image() is None
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", "http://127.0.0.1:5000")
+    monkeypatch.delenv("MLFLOW_EXPERIMENT_NAME", raising=False)
+    assert config.env_mlflow_tracking_uri() == "http://127.0.0.1:5000"
+    assert config.env_mlflow_experiment() is None
 
 
 def test_no_other_module_reads_a_eureka_variable() -> None:

@@ -64,6 +64,7 @@ class EventKind(StrEnum):
     JOB_FINISHED = "job_finished"  # a job on a cluster (eureka.executor): where it ran, how long it queued
     JOB_FAILED = "job_failed"
     JOB_LOST = "job_lost"  # its node died: run again elsewhere
+    TRACKING_FAILED = "tracking_failed"  # an experiment tracker (--log) stopped; the run goes on without it
 
 
 class Event(BaseModel):

@@ -137,6 +137,9 @@ class RunConsole:
         self.console.print(f"  [yellow]job lost[/] ({module.rsplit('.', 1)[-1]}): {escape(error)}; {then}",
                            highlight=False)
 
+    def on_tracking_failed(self, tracker, error, **_) -> None:
+        self.console.print(f"[yellow]tracking ({escape(tracker)}):[/] {escape(error)}")
+
     def on_new_best(self, candidate, fitness, designer=None, **_) -> None:
         self.console.print(f"  [green]new best[/] {candidate}: {_fitness(fitness)}"
                            + (f" ({designer} designer)" if self.mixed and designer else ""))
