@@ -40,7 +40,8 @@ def build_search(task: TaskSpec, store: RunStore, config: RunConfig, listener: L
     space = space_info(task.env)
     transitions = sample_transitions(task.env, PROBE_TRANSITIONS, seed=0)
     designed = designer_view(task)
-    spec_mode, prompts = None, PromptBuilder(designed, space)
+    code_prompts = PromptBuilder(designed, space)
+    spec_mode, prompts = None, code_prompts
     if config.mode == "spec":
         from eureka.design.prompts import SpecPromptBuilder
         from eureka.design.spec import SpecMode
@@ -50,7 +51,7 @@ def build_search(task: TaskSpec, store: RunStore, config: RunConfig, listener: L
     critic = Critic(sandbox, space, transitions, probe_limits(task), fitness=task.fitness, selection=config.selection)
     client = make_run_client(config.model, task.llm, Budget(config.max_tokens, config.max_cost_usd), seed=config.seed)
     context = DesignContext(store, client.budget, listener)
-    designer = make_designer(client, critic, prompts, config, context, spec_mode)
+    designer = make_designer(client, critic, prompts, config, context, spec_mode, code_prompts)
     search = Search(task, designer, critic, TrainingRunner(sandbox, task, workers=config.workers or os.cpu_count()),
                     config, indexer=update_index)
     client.listener = lambda kind, data: search.emit(kind, **data)  # llm_retry events

@@ -101,6 +101,7 @@ class RunConfig(BaseModel):
     constant_variants: int = 0  # constant-tuning variants trained beside each candidate
     mode: DesignMode = "code"  # "code": free-form reward code; "spec": a structured reward spec (small models)
     edits: int = 0  # structural edits of the parent spec trained beside the LLM's children (spec mode)
+    code_share: float = Field(default=0.0, ge=0, le=1)  # spec mode: this share of the samples is free-form code
     selection: bool = True  # semantic checks before training (constant, wrong ranking, all-cost specs)
     seed: int | None = None  # the embedded model's sampling seed (API models are not reproducible)
     islands: int = 1  # sub-populations with their own parents and elites (samples spread over them)
@@ -123,7 +124,8 @@ class RunConfig(BaseModel):
                 review: bool | None = None, overlap: bool | None = None, constant_variants: int | None = None,
                 mode: str | None = None, selection: bool = True, seed: int | None = None,
                 edits: int | None = None, islands: int | None = None, executor: str | None = None,
-                ray_address: str | None = None, log: list[str] | tuple[str, ...] | None = None) -> "RunConfig":
+                ray_address: str | None = None, log: list[str] | tuple[str, ...] | None = None,
+                code_share: float | None = None) -> "RunConfig":
         """The settings of a new run: the command line's (None: not given) over the task file's `task`."""
         from eureka.design.llm import resolve_model
 
@@ -137,6 +139,7 @@ class RunConfig(BaseModel):
             max_cost_usd=max_cost_usd, llm_review=review_enabled(review, task.llm.review, chosen),
             overlap=overlap_enabled(overlap, chosen), constant_variants=default_variants(constant_variants, task),
             mode=design, edits=default_edits(edits, task, design), selection=selection, seed=seed,
+            code_share=default_code_share(code_share, task, design, chosen),
             islands=islands or task.search.islands, migration_interval=task.search.migration_interval,
             workers=workers, executor=executor or task.executor.kind, ray_address=ray_address,
             log=list(dict.fromkeys(log or ())))
@@ -203,3 +206,16 @@ def default_edits(cli: int | None, task: TaskSpec, mode: str) -> int:
     if cli is not None:
         return cli
     return task.search.edits if task.search.edits is not None else 4
+
+
+def default_code_share(cli: float | None, task: TaskSpec, mode: str, model: str) -> float:
+    """The share of a structured-mode generation's samples written as free-form code (with the
+    critic's auto-repair) beside the specs, so that the population decides which kind survives:
+    0.25 with the embedded model, none otherwise (code mode writes only code anyway)."""
+    if mode != "spec":
+        return 0.0
+    if cli is not None:
+        return cli
+    if task.search.code_share is not None:
+        return task.search.code_share
+    return 0.25 if _embedded(model) else 0.0

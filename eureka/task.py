@@ -181,6 +181,9 @@ class SearchSpec(_Strict):
                                           "candidate (default: 4 on the jax backend, 0 on gymnasium)")
     edits: int | None = Field(default=None, ge=0, description="structural edits of the parent spec trained per "
                               "generation in structured mode (default: 4)")
+    code_share: float | None = Field(default=None, ge=0, le=1, description="share of a structured-mode "
+                                     "generation's samples written as free-form code beside the specs "
+                                     "(default: 0.25 with the embedded model, else 0)")
 
 
 class LLMPrice(_Strict):

@@ -38,6 +38,19 @@ def test_defaults_depend_on_the_model() -> None:
     assert RunConfig.resolve(spec, model="openai/gpt-4o", edits=2).edits == 0  # no spec to edit
 
 
+def test_code_share_only_in_structured_mode_by_default_with_the_embedded_model() -> None:
+    spec = task()
+    assert RunConfig.resolve(spec, model="local").code_share == 0.25
+    assert RunConfig.resolve(spec, model="local", code_share=0).code_share == 0
+    assert RunConfig.resolve(spec, model="local", mode="code").code_share == 0  # all code anyway
+    assert RunConfig.resolve(spec, model="openai/gpt-4o").code_share == 0
+    assert RunConfig.resolve(spec, model="scripted:x", mode="spec").code_share == 0
+    assert RunConfig.resolve(spec, model="scripted:x", mode="spec", code_share=0.5).code_share == 0.5
+    assert RunConfig.resolve(task(search={"code_share": 0.5}), model="local").code_share == 0.5
+    with pytest.raises(ValidationError):
+        RunConfig(model="local", iterations=1, samples=1, code_share=1.5)
+
+
 def test_constant_variants_default_comes_from_the_trainer() -> None:
     assert RunConfig.resolve(task(), model="scripted:x").constant_variants == 0
     jax_task = task(env={"backend": "jax", "id": "CartPole-v1"})
@@ -80,6 +93,7 @@ def test_settings_of_a_run_json_from_before_run_config() -> None:
     resolved = RunConfig.from_run(old)
     assert resolved.model == "scripted:x"
     assert (resolved.edits, resolved.islands, resolved.migration_interval, resolved.workers) == (0, 1, 2, None)
+    assert resolved.code_share == 0  # a resumed older run stays as it was: no free-form samples added
     assert resolved.log == []  # no experiment tracker
     assert resolved.generation.temperature == 0.8
 

@@ -114,6 +114,19 @@ class PromptBuilder:
     def initial_messages(self) -> list[Message]:
         return [Message("system", self.system), Message("user", self.initial)]
 
+    def continues(self, code: str) -> bool:
+        """Whether a parent with this reward code can be shown as this designer's own reply: any code."""
+        return True
+
+    def parent_turn(self, reply: str, code: str) -> str:
+        """The parent as the assistant's turn of a reflection prompt: its reply when that holds code,
+        else (a spec, in a mixed run) the code it compiled to."""
+        from eureka.design.fences import code_block
+
+        if code_block(reply, ("python", "py", "python3", "")) is not None or not code.strip():
+            return reply
+        return f"```python\n{code.strip()}\n```"
+
     def reflection_messages(self, parent_reply: str, reflection: Any, feedback: list[str] | None = None,
                             other_elites: list[Any] | None = None) -> list[Message]:
         """The parent's reply, then its reflection, human feedback and other elites (program database)."""
@@ -153,6 +166,14 @@ class SpecPromptBuilder:
 
     def initial_messages(self) -> list[Message]:
         return [Message("system", self.system), Message("user", self.initial)]
+
+    def continues(self, code: str) -> bool:
+        """Whether a parent with this reward code can be shown as a spec: only a compiled spec can
+        (free-form code from a mixed run cannot)."""
+        return self.mode.spec_of(code) is not None
+
+    def parent_turn(self, reply: str, code: str) -> str:
+        return reply  # reflection_messages shows the spec of the reply
 
     def reflection_messages(self, parent_reply: str, reflection: Any, feedback: list[str] | None = None,
                             other_elites: list[Any] | None = None) -> list[Message]:
