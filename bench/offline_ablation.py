@@ -7,6 +7,7 @@ network, on the shipped tasks, several LLM sampling seeds each, under four confi
     no-tuning     --tune 0
     no-selection  --no-selection (no constant-reward, ranking or all-cost checks before training)
     free-form     --mode code (free-form reward code, with the critic's auto-repair)
+    mixed         --code-share 0.25 (a quarter of the samples free-form code beside the specs)
 
 Every run is the real command a user types (one subprocess each, `--seed` for the sampling
 seed), and every figure comes from its run directory: samples (LLM replies, repairs included),
@@ -52,6 +53,7 @@ CONFIGS: dict[str, list[str]] = {
     "no-tuning": ["--tune", "0"],
     "no-selection": ["--no-selection"],
     "free-form": ["--mode", "code"],
+    "mixed": ["--code-share", "0.25"],
 }
 SEMANTIC_SPEC_PROBLEMS = ("the policy learns nothing", "failing as early as it can", "ever pays")
 RUN_LIMIT_S = 20 * 60  # the ceiling for one offline run

@@ -210,12 +210,14 @@ def default_edits(cli: int | None, task: TaskSpec, mode: str) -> int:
 
 def default_code_share(cli: float | None, task: TaskSpec, mode: str, model: str) -> float:
     """The share of a structured-mode generation's samples written as free-form code (with the
-    critic's auto-repair) beside the specs, so that the population decides which kind survives:
-    0.25 with the embedded model, none otherwise (code mode writes only code anyway)."""
+    critic's auto-repair) beside the specs, so that the population decides which kind survives.
+    Off unless asked for: the offline results in the README were measured without code samples,
+    and with 3 samples a generation one code sample takes a third of the specs' places; turning
+    it on by default waits for that measurement (bench/offline_ablation.py --configs mixed)."""
     if mode != "spec":
         return 0.0
     if cli is not None:
         return cli
     if task.search.code_share is not None:
         return task.search.code_share
-    return 0.25 if _embedded(model) else 0.0
+    return 0.0

@@ -40,7 +40,8 @@ def test_defaults_depend_on_the_model() -> None:
 
 def test_code_share_only_in_structured_mode_by_default_with_the_embedded_model() -> None:
     spec = task()
-    assert RunConfig.resolve(spec, model="local").code_share == 0.25
+    assert RunConfig.resolve(spec, model="local").code_share == 0.0  # off until measured (README)
+    assert RunConfig.resolve(spec, model="local", code_share=0.25).code_share == 0.25
     assert RunConfig.resolve(spec, model="local", code_share=0).code_share == 0
     assert RunConfig.resolve(spec, model="local", mode="code").code_share == 0  # all code anyway
     assert RunConfig.resolve(spec, model="openai/gpt-4o").code_share == 0
