@@ -173,11 +173,13 @@ class Vocabulary:
     def schema(self) -> dict[str, Any]:
         """The JSON schema of a spec (for constrained decoding; property order is the output order).
 
-        One alternative per ending, so that a grammar never offers a term the ending rules out.
+        One alternative per ending, so that a grammar never offers a term the ending rules out,
+        and per presence of the custom quantity: a term may name "custom" only in a spec that
+        defines it (an optional field let the model skip it and then use it: a run on a task with
+        an image observation had 12 of 12 samples refused for that).
         """
-        names = [q.name for q in self.quantities] + [CUSTOM]
+        names = [q.name for q in self.quantities]
         fields: dict[str, dict[str, Any]] = {
-            "quantity": {"type": "string", "enum": names},
             "toward": {"anyOf": [{"type": "number"}, {"type": "string", "enum": list(DIRECTIONS)}]},
             "target": {"type": "number"},
             "width": {"type": "string", "enum": list(WIDTHS)},
@@ -186,26 +188,34 @@ class Vocabulary:
             "weight": {"type": "string", "enum": list(WEIGHTS)},
         }
 
-        def term(kind: str) -> dict[str, Any]:
+        def term(kind: str, custom: bool) -> dict[str, Any] | None:
             properties: dict[str, Any] = {"kind": {"type": "string", "const": kind}}
-            properties.update({key: fields[key] for key in FIELDS[kind][1:]})
-            if kind == "progress":  # a potential needs a value before the step: no per-transition quantity
-                states = [q.name for q in self.quantities if not q.per_transition] + [CUSTOM]
-                properties["quantity"] = {"type": "string", "enum": states}
+            for key in FIELDS[kind][1:]:
+                if key == "quantity":
+                    # a potential needs a value before the step: no per-transition quantity
+                    allowed = [q.name for q in self.quantities if not q.per_transition] if kind == "progress" else names
+                    allowed = allowed + ([CUSTOM] if custom else [])
+                    if not allowed:
+                        return None
+                    properties[key] = {"type": "string", "enum": allowed}
+                else:
+                    properties[key] = fields[key]
             return {"type": "object", "properties": properties, "required": list(FIELDS[kind]),
                     "additionalProperties": False}
 
-        def spec(endings: list[str]) -> dict[str, Any]:
-            items = [term(kind) for kind in self.kinds_for(endings[0])]
-            return {"type": "object",
-                    "properties": {"ends_on": {"type": "string", "enum": endings},
-                                   CUSTOM: {"type": "string", "minLength": 1,
-                                            "maxLength": custom_expression.MAX_LENGTH},
-                                   "terms": {"type": "array", "items": {"anyOf": items},
-                                             "minItems": 1, "maxItems": self.max_terms}},
-                    "required": ["ends_on", "terms"], "additionalProperties": False}
+        def spec(endings: list[str], custom: bool) -> dict[str, Any]:
+            items = [t for kind in self.kinds_for(endings[0]) if (t := term(kind, custom)) is not None]
+            properties: dict[str, Any] = {"ends_on": {"type": "string", "enum": endings}}
+            if custom:
+                properties[CUSTOM] = {"type": "string", "minLength": 1, "maxLength": custom_expression.MAX_LENGTH}
+            properties["terms"] = {"type": "array", "items": {"anyOf": items}, "minItems": 1,
+                                   "maxItems": self.max_terms}
+            return {"type": "object", "properties": properties,
+                    "required": ["ends_on", CUSTOM, "terms"] if custom else ["ends_on", "terms"],
+                    "additionalProperties": False}
 
-        return {"anyOf": [spec(["failure", "success"]), spec(["success_or_failure", "time_limit_only"])]}
+        endings = (["failure", "success"], ["success_or_failure", "time_limit_only"])
+        return {"anyOf": [spec(e, custom) for custom in (False, True) for e in endings]}
 
     def validate(self, data: Any) -> tuple[Spec | None, list[str]]:
         """A spec from parsed JSON, or the problems with it as sentences (for a repair prompt).

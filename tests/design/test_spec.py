@@ -491,3 +491,24 @@ def test_a_block_of_columns_is_no_scalar_quantity_and_large_observations_name_on
                      "abs_velocity_0": (41,), "abs_velocity_1": (42,), "norm_velocity": (41, 42)}  # a line over two columns names a vector
     small = {q.name for q in derive_quantities("obs[:, 0]: height, in [0, 2]", 3)}
     assert small == {"height", "obs_1", "obs_2", "abs_obs_1", "abs_obs_2"}
+
+
+def test_the_schema_lets_a_term_name_the_custom_quantity_only_where_the_spec_defines_it():
+    import jsonschema
+
+    schema = Vocabulary(derive_quantities(MADE_UP_LAYOUT, 6), MADE_UP_SPACE).schema()
+    term = {"kind": "keep_small", "quantity": "custom", "weight": "medium"}
+    without = {"ends_on": "time_limit_only", "terms": [term]}
+    with_custom = {"ends_on": "time_limit_only", "custom": "obs[:, 0] - obs[:, 1]", "terms": [term]}
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate(without, schema)
+    jsonschema.validate(with_custom, schema)
+    named = Vocabulary(derive_quantities(MADE_UP_LAYOUT, 6), MADE_UP_SPACE).quantities[0].name
+    jsonschema.validate({"ends_on": "failure", "terms": [{"kind": "keep_small", "quantity": named, "weight": "small"}]},
+                        schema)
+    # with no quantity at all, only a defined custom quantity or the quantity-free terms remain
+    bare = Vocabulary([], MADE_UP_SPACE).schema()
+    jsonschema.validate({"ends_on": "failure", "terms": [{"kind": "per_step", "weight": "small"}]}, bare)
+    jsonschema.validate(with_custom, bare)
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate(without, bare)
