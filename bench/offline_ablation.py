@@ -7,6 +7,7 @@ network, on the shipped tasks, several LLM sampling seeds each, under four confi
     no-tuning     --tune 0
     no-selection  --no-selection (no constant-reward, ranking or all-cost checks before training)
     free-form     --mode code (free-form reward code, with the critic's auto-repair)
+    mixed         --code-share 0.25 (a quarter of the samples free-form code beside the specs)
 
 Every run is the real command a user types (one subprocess each, `--seed` for the sampling
 seed), and every figure comes from its run directory: samples (LLM replies, repairs included),
@@ -40,6 +41,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from eureka.envs.user import prepare_host, user_code  # noqa: E402
 from eureka.sandbox import make_sandbox  # noqa: E402
 from eureka.task import TaskSpec, load_task  # noqa: E402
 from eureka.training.runner import CandidateCode, TrainingRunner  # noqa: E402
@@ -51,6 +53,7 @@ CONFIGS: dict[str, list[str]] = {
     "no-tuning": ["--tune", "0"],
     "no-selection": ["--no-selection"],
     "free-form": ["--mode", "code"],
+    "mixed": ["--code-share", "0.25"],
 }
 SEMANTIC_SPEC_PROBLEMS = ("the policy learns nothing", "failing as early as it can", "ever pays")
 RUN_LIMIT_S = 20 * 60  # the issue's ceiling for one offline run
@@ -154,7 +157,8 @@ def baselines(task: TaskSpec, sandbox: str) -> dict[str, dict[str, Any]]:
     """The task's sparse and human rewards, trained with the task's settings (fitness per seed)."""
     candidates = [CandidateCode(f"baseline-{name}", task.resolve(getattr(task.baselines, name)).read_text())
                   for name in ("sparse", "human") if getattr(task.baselines, name) is not None]
-    outcomes = TrainingRunner(make_sandbox(sandbox), task).train(candidates)
+    prepare_host(task)
+    outcomes = TrainingRunner(make_sandbox(sandbox, user_code=user_code(task)), task).train(candidates)
     return {o.candidate_id.removeprefix("baseline-"): {"fitness": o.fitness,
                                                        "per_seed": [m.fitness for m in o.members]}
             for o in outcomes}

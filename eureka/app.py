@@ -33,25 +33,38 @@ def executor_spec(task: TaskSpec, config: RunConfig) -> ExecutorSpec:
 
 def build_search(task: TaskSpec, store: RunStore, config: RunConfig, listener: Listener | None = None,
                  sandbox: Executor | None = None) -> Search:
+    from eureka.views.tracking import attach
+
     sandbox = sandbox or start_sandbox(task, config)
+    listener = attach(config.log, store.directory, listener, store.event)  # --log: an observer of the events
     space = space_info(task.env)
     transitions = sample_transitions(task.env, PROBE_TRANSITIONS, seed=0)
-    spec_mode, prompts = None, PromptBuilder(task, space)
+    designed = designer_view(task)
+    code_prompts = PromptBuilder(designed, space)
+    spec_mode, prompts = None, code_prompts
     if config.mode == "spec":
         from eureka.design.prompts import SpecPromptBuilder
         from eureka.design.spec import SpecMode
 
-        spec_mode = SpecMode.for_task(task, space, transitions, semantic_checks=config.selection)
-        prompts = SpecPromptBuilder(task, space, spec_mode)
+        spec_mode = SpecMode.for_task(designed, space, transitions, semantic_checks=config.selection)
+        prompts = SpecPromptBuilder(designed, space, spec_mode)
     critic = Critic(sandbox, space, transitions, probe_limits(task), fitness=task.fitness, selection=config.selection)
     client = make_run_client(config.model, task.llm, Budget(config.max_tokens, config.max_cost_usd), seed=config.seed)
     context = DesignContext(store, client.budget, listener)
-    designer = make_designer(client, critic, prompts, config, context, spec_mode)
+    designer = make_designer(client, critic, prompts, config, context, spec_mode, code_prompts)
     search = Search(task, designer, critic, TrainingRunner(sandbox, task, workers=config.workers or os.cpu_count()),
                     config, indexer=update_index)
     client.listener = lambda kind, data: search.emit(kind, **data)  # llm_retry events
     sandbox.on_event = search.emit  # per-node activity of a cluster run
     return search
+
+
+def designer_view(task: TaskSpec) -> TaskSpec:
+    """The task as the designer reads it: a structured observation's fields named in its layout."""
+    from eureka.envs import observation_fields
+    from eureka.envs.fields import designer_task
+
+    return designer_task(task, observation_fields(task.env))
 
 
 def start_sandbox(task: TaskSpec, config: RunConfig) -> Executor:
@@ -61,6 +74,10 @@ def start_sandbox(task: TaskSpec, config: RunConfig) -> Executor:
     from eureka.envs.preflight import build_env_in_sandbox
     from eureka.envs.user import prepare_host, user_code
 
+    if task.env.backend == "isaacgym":  # eureka.run() from Python: the CLI stopped earlier (exit 2)
+        from eureka.envs.isaacgym_backend import IsaacGymUnavailable, unavailable_reason
+
+        raise IsaacGymUnavailable(unavailable_reason())
     prepare_host(task)
     executor = make_executor(executor_spec(task, config), config.sandbox, user_code=user_code(task))
     build_env_in_sandbox(task, executor)
@@ -83,16 +100,24 @@ def update_index(store: RunStore) -> None:
         store.event(EventKind.INDEX_PROBLEMS, problems=problems)
 
 
+def require_trackers(config: RunConfig) -> None:
+    """Raise TrackingUnavailable (naming the install command) if a tracker of --log is not installed."""
+    from eureka.views.tracking import require
+
+    require(config.log)
+
+
 def start_run(task: TaskSpec, config: RunConfig, runs_dir: Path = Path("runs"),
               listener: Listener | None = None) -> RunResult:
+    require_trackers(config)
     executor = start_sandbox(task, config)  # no sandbox, no cluster or a broken env: fail before a run dir exists
     store = RunStore.create(runs_dir, task.name)
     return build_search(task, store, config, listener, executor).run()
 
 
 def open_run(run_dir: Path, listener: Listener | None = None, sandbox: str | None = None,
-             executor: str | None = None, ray_address: str | None = None) -> Search:
-    """A Search restored from a run directory, ready to continue."""
+             executor: str | None = None, ray_address: str | None = None, log: list[str] | None = None) -> Search:
+    """A Search restored from a run directory, ready to continue; `log` replaces the run's trackers."""
     store, data = RunStore.open(run_dir)
     try:
         run = Run.model_validate(data)
@@ -104,6 +129,9 @@ def open_run(run_dir: Path, listener: Listener | None = None, sandbox: str | Non
         config = config.model_copy(update={"sandbox": sandbox})
     config = config.model_copy(update={"executor": executor or config.executor,
                                        "ray_address": ray_address or config.ray_address})
+    if log is not None:
+        config = RunConfig.model_validate({**config.model_dump(), "log": list(dict.fromkeys(log))})
+    require_trackers(config)
     search = build_search(task, store, config, listener)
     search.restore(run)
     skip = getattr(search.designer.client, "skip", None)
@@ -118,8 +146,9 @@ def run_status(run_dir: Path) -> str:
 
 
 def resume_run(run_dir: Path, listener: Listener | None = None, sandbox: str | None = None,
-               executor: str | None = None, ray_address: str | None = None) -> RunResult:
-    return open_run(run_dir, listener, sandbox, executor, ray_address).run()
+               executor: str | None = None, ray_address: str | None = None,
+               log: list[str] | None = None) -> RunResult:
+    return open_run(run_dir, listener, sandbox, executor, ray_address, log).run()
 
 
 def continue_run(run_dir: Path, feedback: list[str], iterations: int = 1, parent: str | None = None,

@@ -51,6 +51,7 @@ class BenchOptions:
     out: Path = Path("runs/bench")
     sandbox: str | None = None
     workers: int | None = None
+    trackers: list[str] | None = None  # --log of the searches (None: none, or a resumed search's own)
 
 
 class Curve(BaseModel):
@@ -100,6 +101,7 @@ class Summary(BaseModel):
     scored: int
     share_at_least_human: float | None
     mean_score: float | None
+    median_score: float | None = None  # a task with a small |F(human) - F(sparse)| can swing the mean
 
 
 class BenchResult(BaseModel):
@@ -158,7 +160,8 @@ def summarize(results: list[TaskResult]) -> Summary:
     scores = [r.score for r in results if r.score is not None]
     return Summary(tasks=len(results), scored=len(scores),
                    share_at_least_human=(sum(s >= 1.0 for s in scores) / len(scores)) if scores else None,
-                   mean_score=statistics.fmean(scores) if scores else None)
+                   mean_score=statistics.fmean(scores) if scores else None,
+                   median_score=statistics.median(scores) if scores else None)
 
 
 def reward_result(outcome: TrainOutcome) -> RewardResult:
@@ -191,9 +194,10 @@ class Bench:
         bench = BenchResult(model=self.options.model, budget=self.options.budget, seeds=self.options.seeds,
                             tasks=results, summary=summarize(results))
         atomic_write_json(self.options.out / "bench.json", bench.model_dump(mode="json"))
-        from eureka.views.bench import write_plots
+        from eureka.views.bench import markdown_table, write_plots
 
         write_plots(bench, self.options.out)
+        (self.options.out / "bench.md").write_text(markdown_table(bench))
         return bench
 
     def task(self, task: TaskSpec) -> TaskResult:
@@ -228,12 +232,13 @@ class Bench:
             self.log(f"{task.name}: search finished before ({existing[-1]})")
         elif existing:
             self.log(f"{task.name}: resuming the search in {existing[-1]}")
-            resume_run(existing[-1], sandbox=self.options.sandbox)
+            resume_run(existing[-1], sandbox=self.options.sandbox, log=self.options.trackers)
         else:
             iterations, samples = PAPER_SEARCH if self.options.budget == "paper" else (None, None)
             self.log(f"{task.name}: searching")
             config = RunConfig.resolve(task, model=self.options.model, iterations=iterations, samples=samples,
-                                       sandbox=self.options.sandbox, workers=self.options.workers)
+                                       sandbox=self.options.sandbox, workers=self.options.workers,
+                                       log=self.options.trackers)
             start_run(task, config, runs)
         run_dir = sorted(p for p in runs.glob("*") if (p / "run.json").is_file())[-1]
         timing = runs.parent / "search_seconds.json"
@@ -242,6 +247,7 @@ class Bench:
         return search_usage(run_dir)
 
     def final_training(self, task: TaskSpec, run_dir: Path | None, seeds: list[int]) -> dict[str, TrainOutcome]:
+        from eureka.envs.user import prepare_host, user_code
         from eureka.sandbox import make_sandbox
         from eureka.training.runner import CandidateCode, TrainingRunner
 
@@ -259,7 +265,8 @@ class Bench:
             path = getattr(task.baselines, name)
             if path is not None:
                 codes.append(CandidateCode(name, task.resolve(path).read_text()))
-        runner = TrainingRunner(make_sandbox(self.options.sandbox or task.sandbox), final,
+        prepare_host(task)  # the task's own env code, shown inside the sandbox as in `eureka run`
+        runner = TrainingRunner(make_sandbox(self.options.sandbox or task.sandbox, user_code=user_code(task)), final,
                                 workers=self.options.workers)
         return {outcome.candidate_id: outcome for outcome in runner.train(codes)}
 

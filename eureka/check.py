@@ -58,6 +58,11 @@ def check_task(task: TaskSpec, sandbox_name: str | None = None, steps: int = CHE
     report = CheckReport()
     report.problems += [f"{name}: still says TODO (written by eureka init): replace it"
                         for name in todo_fields(task.model_dump(mode="json", by_alias=True))]
+    if task.env.backend == "isaacgym":  # nothing below can build an Isaac Gym env
+        from eureka.envs.isaacgym_backend import unavailable_reason
+
+        report.problems.append(f"env.backend: isaacgym: {unavailable_reason()}")
+        return report
     try:
         prepare_host(task)
         sandbox = make_sandbox(sandbox_name or task.sandbox, user_code=user_code(task))
@@ -69,12 +74,13 @@ def check_task(task: TaskSpec, sandbox_name: str | None = None, steps: int = CHE
     report.episodes = env.episodes
     report.random_fitness = env.random_fitness(task.fitness)
     _episode_findings(report, env, steps)
+    designed = _designer_view(report, task, env)
     if transitions is not None:
-        _layout_findings(report, task, env.space, transitions)
+        _layout_findings(report, designed, env.space, transitions)
     if baseline_steps and (task.baselines.human or task.baselines.sparse):
         report.baselines = train_baselines(task, sandbox, baseline_steps)
     try:
-        report.prompt = first_prompt(task, env.space, transitions, mode)
+        report.prompt = first_prompt(designed, env.space, transitions, mode)
     except Exception as exc:  # noqa: BLE001 - any failure to render is a finding, not a crash
         report.problems.append(f"rendering the first prompt failed: {type(exc).__name__}: {exc}")
     return report
@@ -86,7 +92,16 @@ def _episode_findings(report: CheckReport, env: EnvReport, steps: int) -> None:
                                "(a time limit) or check that the env can end an episode")
 
 
+def _designer_view(report: CheckReport, task: TaskSpec, env: EnvReport) -> TaskSpec:
+    """The task with a structured observation's fields in its layout (eureka.envs.fields)."""
+    from eureka.envs.fields import designer_task, field_problems
+
+    report.problems += field_problems(task, env.obs_fields)
+    return designer_task(task, env.obs_fields)
+
+
 def _layout_findings(report: CheckReport, task: TaskSpec, space: SpaceInfo, transitions: Transitions) -> None:
+    from eureka.design.named_state import state_problems, state_quantities
     from eureka.design.quantities import LAYOUT_LINE, derive_quantities
 
     text = task.context.observation
@@ -99,7 +114,10 @@ def _layout_findings(report: CheckReport, task: TaskSpec, space: SpaceInfo, tran
             report.problems.append(f"context.observation: {line.strip()!r} names columns beyond the observation, "
                                    f"which has {space.obs_dim}")
     observed = np.concatenate([transitions.obs, transitions.next_obs])
-    for quantity in derive_quantities(text, space.obs_dim):
+    broken = state_problems(task.context.state, observed, jax=space.array_module == "jax")
+    report.problems += [f"context.state.{name}: {problem}" for name, problem in broken.items()]
+    named = state_quantities({k: v for k, v in task.context.state.items() if k not in broken}, space.obs_dim)
+    for quantity in named + derive_quantities(text, space.obs_dim, reserved=[q.name for q in named]):
         values = quantity.evaluate(observed)
         low, high = float(np.min(values)), float(np.max(values))
         mismatch = None
@@ -145,6 +163,14 @@ def first_prompt(task: TaskSpec, space: SpaceInfo, transitions: Transitions | No
     return PromptBuilder(task, space).initial_messages()
 
 
+def _columns_text(columns: tuple[int, ...]) -> str:
+    """A few columns as they are; many (a channel of a grid) as first, second, ..., last."""
+    columns = tuple(sorted(set(columns))) if len(columns) > 6 else columns
+    if len(columns) <= 6:
+        return ", ".join(map(str, columns))
+    return f"{columns[0]}, {columns[1]}, ..., {columns[-1]} ({len(columns)} columns)"
+
+
 def show(report: CheckReport, task: TaskSpec, console) -> None:
     """Print a check report with rich: the space, quantities, episodes, fitness, the prompt, findings."""
     from rich.markup import escape
@@ -156,7 +182,7 @@ def show(report: CheckReport, task: TaskSpec, console) -> None:
     if report.quantities:
         table = Table("quantity", "columns", "documented", "observed (random policy)", "", title="what the designer sees")
         for row in report.quantities:
-            table.add_row(row.name, ", ".join(map(str, row.columns)), row.documented, row.observed,
+            table.add_row(row.name, _columns_text(row.columns), row.documented, row.observed,
                           "[red]MISMATCH[/]" if row.mismatch else "ok")
         console.print(table)
     if report.episodes:

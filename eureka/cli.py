@@ -8,6 +8,7 @@ from pathlib import Path
 
 import click
 
+from eureka.config import TRACKERS
 from eureka.executor.records import EXECUTOR_CHOICES
 from eureka.sandbox import SANDBOX_CHOICES
 
@@ -15,6 +16,20 @@ EXECUTOR_OPTION = click.option("--executor", type=click.Choice(EXECUTOR_CHOICES)
                                help="where jobs run: this machine, or a Ray cluster (default: the task file's, local)")
 RAY_ADDRESS_OPTION = click.option("--ray-address", help="the Ray cluster: auto or ray://HOST:10001 "
                                   "(default: the task file's executor.address, auto)")
+
+LOG_OPTION = click.option("--log", "log", multiple=True, type=click.Choice([*TRACKERS, "none"]),
+                          help="also write each candidate's training curves and the best per generation to "
+                               "TensorBoard (RUN_DIR/tensorboard) or MLflow ($MLFLOW_TRACKING_URI, else "
+                               "RUN_DIR/mlflow.db); repeat for both; none: no tracker")
+
+
+def trackers(log: tuple[str, ...]) -> list[str] | None:
+    """--log's trackers (None: not given); `none` alone turns tracking off."""
+    if not log:
+        return None
+    if "none" in log and len(set(log)) > 1:
+        raise BadInput("--log none cannot be combined with a tracker")
+    return [kind for kind in dict.fromkeys(log) if kind != "none"]
 
 
 class BadInput(click.ClickException):
@@ -60,6 +75,9 @@ def cli() -> None:
                    "or rank failing episodes above better ones")
 @click.option("--edits", type=click.IntRange(min=0),
               help="structural edits of the parent spec trained per generation (structured mode; default: 4)")
+@click.option("--code-share", type=click.FloatRange(0, 1),
+              help="structured mode: this share of each generation's samples is free-form code, checked and "
+                   "auto-repaired by the critic, beside the specs (default: 0.25 for the embedded model, else 0)")
 @click.option("--seed", type=int, help="sampling seed of the embedded model (a reproducible run)")
 @click.option("--islands", type=click.IntRange(min=1),
               help="sub-populations with their own parents, exchanging their best every "
@@ -74,9 +92,10 @@ def cli() -> None:
               help="a file or folder outside the task's folder that its baseline paths may point into")
 @EXECUTOR_OPTION
 @RAY_ADDRESS_OPTION
+@LOG_OPTION
 def run(task_file: Path, model, iterations, samples, sandbox, runs_dir: Path, with_baselines: bool,
-        max_tokens, max_cost, review, overlap, constant_variants, mode, selection: bool, edits, seed,
-        islands, timesteps, llm_timeout, llm_deadline, allow_paths, executor, ray_address) -> None:
+        max_tokens, max_cost, review, overlap, constant_variants, mode, selection: bool, edits, code_share, seed,
+        islands, timesteps, llm_timeout, llm_deadline, allow_paths, executor, ray_address, log) -> None:
     """Design rewards for TASK_FILE (a task YAML, or the name of a shipped task: see `eureka tasks`)."""
     from eureka.app import start_run
     from eureka.config import RunConfig
@@ -85,6 +104,7 @@ def run(task_file: Path, model, iterations, samples, sandbox, runs_dir: Path, wi
     from eureka.task_check import checked_task
     from eureka.views.console import RunConsole
 
+    log = trackers(log)
     try:
         task = checked_task(task_path(task_file), allow_paths, model, max_cost, timeout_s=llm_timeout,
                             deadline_s=llm_deadline)
@@ -102,7 +122,7 @@ def run(task_file: Path, model, iterations, samples, sandbox, runs_dir: Path, wi
                                with_baselines=with_baselines, max_tokens=max_tokens, max_cost_usd=max_cost,
                                review=review, overlap=overlap, constant_variants=constant_variants, mode=mode,
                                selection=selection, edits=edits, seed=seed, islands=islands,
-                               executor=executor, ray_address=ray_address)
+                               executor=executor, ray_address=ray_address, log=log, code_share=code_share)
     _drive(lambda: start_run(task, config, runs_dir, listener=ui), ui)
 
 
@@ -112,10 +132,11 @@ def _drive(start, ui) -> None:
     from eureka.envs.user import EnvCodeError
     from eureka.sandbox.base import SandboxError
     from eureka.rundir.store import RunStoreError
+    from eureka.views.tracking import TrackingUnavailable
 
     try:
         result = start()
-    except RunStoreError as exc:
+    except (RunStoreError, TrackingUnavailable) as exc:
         raise BadInput(str(exc)) from None
     except ProviderUnavailable as exc:
         raise Waiting(f"{exc}\nthe run is waiting (status: waiting); continue it with: "
@@ -134,12 +155,14 @@ def _drive(start, ui) -> None:
 @click.option("--sandbox", type=click.Choice(SANDBOX_CHOICES), help="override the run's sandbox")
 @EXECUTOR_OPTION
 @RAY_ADDRESS_OPTION
-def resume(run_dir: Path, sandbox, executor, ray_address) -> None:
+@LOG_OPTION
+def resume(run_dir: Path, sandbox, executor, ray_address, log) -> None:
     """Continue a killed or stopped run: finished candidates are reused, the rest redone."""
     from eureka.app import resume_run, run_status
     from eureka.rundir.store import RunStoreError
     from eureka.views.console import RunConsole
 
+    log = trackers(log)
     try:
         status = run_status(run_dir)
     except RunStoreError as exc:
@@ -148,7 +171,8 @@ def resume(run_dir: Path, sandbox, executor, ray_address) -> None:
         click.echo(f"{run_dir}: the run is finished; nothing to resume")
         return
     ui = RunConsole()
-    _drive(lambda: resume_run(run_dir, listener=ui, sandbox=sandbox, executor=executor, ray_address=ray_address), ui)
+    _drive(lambda: resume_run(run_dir, listener=ui, sandbox=sandbox, executor=executor, ray_address=ray_address,
+                              log=log), ui)
 
 
 @cli.command("runs")
@@ -200,7 +224,8 @@ def runs_command(runs_dir: Path, task, status, reindex: bool) -> None:
 @EXECUTOR_OPTION
 @RAY_ADDRESS_OPTION
 def export_command(run_dir: Path, output, candidate, verify: bool, sandbox, executor, ray_address) -> None:
-    """Export a run's best reward (reward.py, wrapper.py, manifest.json) as a self-contained directory."""
+    """Export a run's best reward (reward.py, wrapper.py, manifest.json; isaac_reward.py and
+    isaac_task.py instead of wrapper.py for an isaacgym task) as a self-contained directory."""
     from eureka.executor.local import ExecutorSpec, make_executor
     from eureka.export import ExportError, export_candidate, read_manifest, verify_export
     from eureka.sandbox.base import SandboxError
@@ -267,6 +292,7 @@ def refine_command(run_dir: Path, feedback_file, sandbox, show: int) -> None:
     from eureka.sandbox.base import SandboxError
     from eureka.rundir.store import RunStoreError
     from eureka.views.console import RunConsole
+    from eureka.views.tracking import TrackingUnavailable
 
     console = Console(stderr=True)
     try:
@@ -293,7 +319,7 @@ def refine_command(run_dir: Path, feedback_file, sandbox, show: int) -> None:
             terminal.report(result)
             rejected += result.status == "rejected"
         terminal.show_elites()
-    except FeedbackError as exc:
+    except (FeedbackError, TrackingUnavailable) as exc:
         raise BadInput(str(exc)) from None
     except (RefineBusy, SandboxError, LLMError, RunStoreError) as exc:
         raise Failure(str(exc)) from None
@@ -452,23 +478,27 @@ def sandbox_clean() -> None:
 @click.option("--out", type=click.Path(path_type=Path), default=Path("runs/bench"), show_default=True,
               help="bench directory (a killed bench continues here)")
 @click.option("--sandbox", type=click.Choice(SANDBOX_CHOICES), help="where generated code runs (default: auto)")
-def bench(tasks, suite, model, seeds: int, budget: str, out: Path, sandbox) -> None:
+@LOG_OPTION
+def bench(tasks, suite, model, seeds: int, budget: str, out: Path, sandbox, log) -> None:
     """Search, then train the best, human and sparse rewards of TASKS on fresh seeds: the
     human-normalized score per task, bench.json and a plot per task in --out."""
     from eureka.bench import Bench, BenchError, BenchOptions, resolve_tasks
     from eureka.task import TaskError
     from eureka.views.bench import print_bench
+    from eureka.views.tracking import TrackingUnavailable, require
 
+    log = trackers(log)
     try:
         paths = resolve_tasks(list(tasks), suite)
     except BenchError as exc:
         raise BadInput(str(exc)) from None
     if model and model.startswith("scripted:") and not Path(model.split(":", 1)[1]).is_dir():
         raise BadInput(f"--model {model}: {model.split(':', 1)[1]} is not a directory")
-    options = BenchOptions(model=model, seeds=seeds, budget=budget, out=out, sandbox=sandbox)
+    options = BenchOptions(model=model, seeds=seeds, budget=budget, out=out, sandbox=sandbox, trackers=log)
     try:
+        require(options.trackers or [])
         result = Bench(options, log=lambda line: click.echo(line, err=True)).run(paths)
-    except TaskError as exc:
+    except (TaskError, TrackingUnavailable) as exc:
         raise BadInput(str(exc)) from None
     print_bench(result)
     click.echo(f"{out / 'bench.json'}")

@@ -1,5 +1,6 @@
 """Every setting of a run, resolved once from the task file, the command line and the
-environment; and the one place that reads EUREKA_* environment variables.
+environment; and the one place that reads EUREKA_* environment variables (and the MLFLOW_*
+ones `--log mlflow` follows).
 
 Precedence for each setting: the command line, then the task file, then a default that
 depends on the model or the backend (see the resolvers below). `run.json` stores
@@ -10,7 +11,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -19,6 +20,8 @@ from eureka.task import TaskSpec
 PROBE_TRANSITIONS = 2048  # whole random-policy episodes for the probe, novelty and pre-filter
 
 DesignMode = Literal["code", "spec"]
+TrackerName = Literal["tensorboard", "mlflow"]  # experiment trackers a run can write to (--log)
+TRACKERS: tuple[str, ...] = get_args(TrackerName)
 
 
 # -- environment variables (read here only; listed in the README) ---------------------------
@@ -62,6 +65,17 @@ def env_sandbox_gpus() -> str | None:
     return os.environ.get("EUREKA_SANDBOX_GPUS") or None
 
 
+def env_mlflow_tracking_uri() -> str | None:
+    """MLFLOW_TRACKING_URI: the MLflow server or store `--log mlflow` writes to (default: a SQLite
+    file in the run directory)."""
+    return os.environ.get("MLFLOW_TRACKING_URI") or None
+
+
+def env_mlflow_experiment() -> str | None:
+    """MLFLOW_EXPERIMENT_NAME: the MLflow experiment of `--log mlflow` (default: eureka-<task name>)."""
+    return os.environ.get("MLFLOW_EXPERIMENT_NAME") or None
+
+
 SCRATCH_VARIABLE = "EUREKA_SCRATCH"  # set for a sandboxed job (its scratch folder), never read by eureka
 
 
@@ -87,6 +101,7 @@ class RunConfig(BaseModel):
     constant_variants: int = 0  # constant-tuning variants trained beside each candidate
     mode: DesignMode = "code"  # "code": free-form reward code; "spec": a structured reward spec (small models)
     edits: int = 0  # structural edits of the parent spec trained beside the LLM's children (spec mode)
+    code_share: float = Field(default=0.0, ge=0, le=1)  # spec mode: this share of the samples is free-form code
     selection: bool = True  # semantic checks before training (constant, wrong ranking, all-cost specs)
     seed: int | None = None  # the embedded model's sampling seed (API models are not reproducible)
     islands: int = 1  # sub-populations with their own parents and elites (samples spread over them)
@@ -94,6 +109,7 @@ class RunConfig(BaseModel):
     workers: int | None = None  # training jobs at once on the gymnasium backend (default: one per core)
     executor: str = "local"  # where jobs run: local, or ray (eureka.executor)
     ray_address: str | None = None  # the Ray cluster (None: the task file's executor.address)
+    log: list[TrackerName] = Field(default_factory=list)  # experiment trackers written to (eureka.views.tracking)
 
     @property
     def generation(self) -> Any:
@@ -108,7 +124,8 @@ class RunConfig(BaseModel):
                 review: bool | None = None, overlap: bool | None = None, constant_variants: int | None = None,
                 mode: str | None = None, selection: bool = True, seed: int | None = None,
                 edits: int | None = None, islands: int | None = None, executor: str | None = None,
-                ray_address: str | None = None) -> "RunConfig":
+                ray_address: str | None = None, log: list[str] | tuple[str, ...] | None = None,
+                code_share: float | None = None) -> "RunConfig":
         """The settings of a new run: the command line's (None: not given) over the task file's `task`."""
         from eureka.design.llm import resolve_model
 
@@ -122,8 +139,10 @@ class RunConfig(BaseModel):
             max_cost_usd=max_cost_usd, llm_review=review_enabled(review, task.llm.review, chosen),
             overlap=overlap_enabled(overlap, chosen), constant_variants=default_variants(constant_variants, task),
             mode=design, edits=default_edits(edits, task, design), selection=selection, seed=seed,
+            code_share=default_code_share(code_share, task, design, chosen),
             islands=islands or task.search.islands, migration_interval=task.search.migration_interval,
-            workers=workers, executor=executor or task.executor.kind, ray_address=ray_address)
+            workers=workers, executor=executor or task.executor.kind, ray_address=ray_address,
+            log=list(dict.fromkeys(log or ())))
 
     @classmethod
     def from_run(cls, run: dict[str, Any]) -> "RunConfig":
@@ -187,3 +206,18 @@ def default_edits(cli: int | None, task: TaskSpec, mode: str) -> int:
     if cli is not None:
         return cli
     return task.search.edits if task.search.edits is not None else 4
+
+
+def default_code_share(cli: float | None, task: TaskSpec, mode: str, model: str) -> float:
+    """The share of a structured-mode generation's samples written as free-form code (with the
+    critic's auto-repair) beside the specs, so that the population decides which kind survives.
+    Off unless asked for: the offline results in the README were measured without code samples,
+    and with 3 samples a generation one code sample takes a third of the specs' places; turning
+    it on by default waits for that measurement (bench/offline_ablation.py --configs mixed)."""
+    if mode != "spec":
+        return 0.0
+    if cli is not None:
+        return cli
+    if task.search.code_share is not None:
+        return task.search.code_share
+    return 0.0

@@ -10,6 +10,11 @@ An export directory holds:
 - ``reward_jax.py`` (jax tasks only): the reward as pure functions of jnp arrays, batched
   and per transition, for ``jax.jit`` / ``jax.vmap`` (both modules are rendered from
   ``eureka/views/templates/export/*.py.j2``);
+- for isaacgym tasks, instead of ``wrapper.py`` (a VecTask is no Gymnasium env):
+  ``isaac_reward.py``, eureka's Isaac Gym adapter (eureka/envs/isaacgym_reward.py, copied as it
+  is), and ``isaac_task.py``, the task's VecTask class with the reward (``EurekaTask``) and a
+  launcher of IsaacGymEnvs' train.py. Only isaacgym tasks get them: a reward is written for its
+  task's observation layout, which no other backend's task shares with an Isaac Gym task;
 - ``manifest.json``: the task spec, the fitness per seed, the lineage (the candidate, its
   parent, ... with their reflections), library versions, and the sha256 of every other file.
 
@@ -42,6 +47,9 @@ MANIFEST_FORMAT = 1
 REWARD_FILE = "reward.py"
 WRAPPER_FILE = "wrapper.py"
 JAX_FILE = "reward_jax.py"
+ISAAC_ADAPTER_FILE = "isaac_reward.py"
+ISAAC_TASK_FILE = "isaac_task.py"
+ISAAC_ADAPTER_SOURCE = Path(__file__).resolve().parent / "envs" / "isaacgym_reward.py"
 RELATIVE_TOLERANCE = 0.10
 
 
@@ -128,8 +136,12 @@ def export_candidate(run_dir: Path, out_dir: Path | None = None, candidate_id: s
     stamp = (now or datetime.now(timezone.utc)).isoformat(timespec="seconds")
     backend = run.task.get("env", {}).get("backend", "gymnasium")
 
-    files = {REWARD_FILE: reward_file_text(run, candidate, code, stamp),
-             WRAPPER_FILE: wrapper_file_text(run, candidate)}
+    files = {REWARD_FILE: reward_file_text(run, candidate, code, stamp)}
+    if backend == "isaacgym":
+        files[ISAAC_ADAPTER_FILE] = ISAAC_ADAPTER_SOURCE.read_text(encoding="utf-8")
+        files[ISAAC_TASK_FILE] = isaac_task_file_text(run, candidate)
+    else:
+        files[WRAPPER_FILE] = wrapper_file_text(run, candidate)
     if backend == "jax":
         files[JAX_FILE] = jax_file_text(run)
     manifest = build_manifest(run, candidate, code, stamp, {n: sha256_text(t) for n, t in files.items()})
@@ -191,7 +203,9 @@ def reward_file_text(run: RunInfo, candidate: CandidateInfo, code: str, stamp: s
         f"Code sha256: {sha256_text(code)} (the code below this docstring)",
         "",
         "compute_reward(obs, action, next_obs, terminated) -> (total, components) is batched over",
-        "N environments; wrapper.py applies it to one Gymnasium env. manifest.json has the rest.",
+        ("N environments; isaac_task.py puts it into the task's VecTask. manifest.json has the rest."
+         if env.get("backend") == "isaacgym" else
+         "N environments; wrapper.py applies it to one Gymnasium env. manifest.json has the rest."),
     ]
     return '"""' + "\n".join(lines) + '\n"""\n\n' + code
 
@@ -246,6 +260,7 @@ def build_manifest(run: RunInfo, candidate: CandidateInfo, code: str, stamp: str
 # -- the generated modules -----------------------------------------------------------------
 WRAPPER_TEMPLATE = "export/wrapper.py.j2"
 JAX_TEMPLATE = "export/reward_jax.py.j2"
+ISAAC_TEMPLATE = "export/isaac_task.py.j2"
 BASE_ENV_TEMPLATES = {"gymnasium": "export/gymnasium_base_env.py.j2", "jax": "export/gymnax_base_env.py.j2"}
 
 
@@ -267,6 +282,12 @@ def wrapper_file_text(run: RunInfo, candidate: CandidateInfo) -> str:
         components=repr(list(candidate.components)),
         base_env_template=BASE_ENV_TEMPLATES["jax" if jax_backend else "gymnasium"],
     )
+
+
+def isaac_task_file_text(run: RunInfo, candidate: CandidateInfo) -> str:
+    env = run.task.get("env", {})
+    return source_environment().get_template(ISAAC_TEMPLATE).render(
+        **_env_fields(run), env_id_repr=repr(str(env.get("id"))), components=repr(list(candidate.components)))
 
 
 def jax_file_text(run: RunInfo) -> str:
@@ -391,6 +412,11 @@ def verify_export(export_dir: Path, sandbox: Any, seed: int | None = None,
     result.checks.extend(check_files(export_dir, manifest))
     code = (export_dir / REWARD_FILE).read_text()
     task = task_from_dict(manifest["task"])
+    if task.env.backend == "isaacgym":
+        from eureka.envs.isaacgym_backend import unavailable_reason
+
+        result.checks.append(Check("probe and re-train", False, f"not done: {unavailable_reason()}"))
+        return result
 
     say("probing reward.py in the sandbox")
     space = space_info(task.env)

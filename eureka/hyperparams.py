@@ -59,4 +59,10 @@ class JaxPPOHyperparams(_Hyperparams):
     hidden_layer_sizes: list[Annotated[int, Field(gt=0, le=8192)]] = Field(default_factory=lambda: [64, 64], min_length=1, max_length=16)
 
 
-HYPERPARAMS_BY_BACKEND: dict[str, type[_Hyperparams]] = {"gymnasium": SB3PPOHyperparams, "jax": JaxPPOHyperparams}
+class IsaacGymHyperparams(_Hyperparams):
+    """The isaacgym backend: eureka does not train on Isaac Gym itself (docs/isaacgym.md); rl_games'
+    settings stay in IsaacGymEnvs' cfg/train/<Task>PPO.yaml, so no key is accepted here."""
+
+
+HYPERPARAMS_BY_BACKEND: dict[str, type[_Hyperparams]] = {"gymnasium": SB3PPOHyperparams, "jax": JaxPPOHyperparams,
+                                                         "isaacgym": IsaacGymHyperparams}

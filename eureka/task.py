@@ -12,11 +12,13 @@ any run directory exists.
 
 from __future__ import annotations
 
+import math
+import re
 from pathlib import Path
 from typing import Annotated, Any, Literal, Sequence
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator, model_validator
 
 from eureka.resources import shipped
 from eureka.safe_expr import UnsafeExpression, compile_expression
@@ -65,9 +67,11 @@ class _Strict(BaseModel):
 class EnvSpec(_Strict):
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
 
-    backend: Literal["gymnasium", "jax"] = "gymnasium"
+    backend: Literal["gymnasium", "jax", "isaacgym"] = "gymnasium"
     id: str = Field(description="a registered env id, or 'module:Class'; on the jax backend also "
-                    "'brax/<name>' (e.g. brax/ant) or 'craftax/<name>' (the `envs` extra)")
+                    "'brax/<name>' (e.g. brax/ant) or 'craftax/<name>' (the `envs` extra), or "
+                    "'xminigrid/<name>' (e.g. xminigrid/MiniGrid-DoorKey-8x8); on the isaacgym backend "
+                    "'module:Class' of an IsaacGymEnvs VecTask (docs/isaacgym.md)")
     kwargs: dict[str, EnvKwarg] = Field(default_factory=dict)
     max_episode_steps: int | None = Field(default=None, gt=0)
     register_modules: list[str] = Field(default_factory=list, alias="register", description="modules imported first, in every "
@@ -80,6 +84,40 @@ class EnvSpec(_Strict):
     def _one_or_many(cls, value: Any) -> Any:
         return [value] if isinstance(value, str) else value
 
+    @model_validator(mode="after")
+    def _isaacgym_names_a_class(self) -> "EnvSpec":
+        if self.backend == "isaacgym" and not re.fullmatch(SOURCE_PATTERN, self.id):
+            raise ValueError(f"on the isaacgym backend, id is the VecTask class as 'module:Class' "
+                             f"(e.g. isaacgymenvs.tasks.ant:Ant), got {self.id!r}")
+        return self
+
+
+STATE_NAME = r"^[a-z][a-z0-9_]{0,39}$"
+MAX_STATE_FIELDS = 32
+MAX_STATE_EXPRESSION = 240  # as eureka.design.custom_expression.MAX_LENGTH
+
+
+class StateField(_Strict):
+    """A named quantity of the state that the task author exposes to the designer (never a reward).
+
+    Written as ``name: <expression>`` or ``name: {expression: ..., meaning: ..., range: [low, high]}``.
+    The expression reads `obs` only, under the allowlist of a spec's custom quantity
+    (eureka.design.custom_expression); `eureka.task_check` parses it and evaluates it on sample
+    transitions before a run (one finite number per row).
+    """
+
+    expression: str = Field(min_length=1, max_length=MAX_STATE_EXPRESSION,
+                            description="array expression over obs, e.g. np.sum(obs[:, 0:75:3], axis=1)")
+    meaning: str = Field(default="", max_length=300, description="what it measures, in words")
+    range: tuple[float, float] | None = Field(default=None, description="[low, high], where it is bounded")
+
+    @field_validator("range")
+    @classmethod
+    def _ordered(cls, value: tuple[float, float] | None) -> tuple[float, float] | None:
+        if value is not None and not (math.isfinite(value[0]) and math.isfinite(value[1]) and value[0] < value[1]):
+            raise ValueError("range must be [low, high] with finite low < high")
+        return value
+
 
 class ContextSpec(_Strict):
     """What the LLM is shown about the environment."""
@@ -91,11 +129,24 @@ class ContextSpec(_Strict):
     observation: str | None = Field(default=None, max_length=MAX_LAYOUT_CHARS,
                                     description="the observation layout, in words")
     action: str | None = Field(default=None, max_length=MAX_LAYOUT_CHARS, description="the action space, in words")
+    state: dict[Annotated[str, Field(pattern=STATE_NAME)], StateField] = Field(
+        default_factory=dict, max_length=MAX_STATE_FIELDS,
+        description="named quantities of the state for the designer: name -> expression over obs (or "
+        "{expression, meaning, range})")
 
     @field_validator("source", mode="before")
     @classmethod
     def _one_or_many(cls, value: Any) -> Any:
         return [value] if isinstance(value, str) else value
+
+    @field_validator("state", mode="before")
+    @classmethod
+    def _expressions(cls, value: Any) -> Any:
+        if not isinstance(value, dict):
+            return value
+        if "custom" in value:
+            raise ValueError("the name 'custom' is taken (a spec's own custom quantity); choose another")
+        return {k: {"expression": v} if isinstance(v, str) else v for k, v in value.items()}
 
 
 class BaselinesSpec(_Strict):
@@ -130,6 +181,9 @@ class SearchSpec(_Strict):
                                           "candidate (default: 4 on the jax backend, 0 on gymnasium)")
     edits: int | None = Field(default=None, ge=0, description="structural edits of the parent spec trained per "
                               "generation in structured mode (default: 4)")
+    code_share: float | None = Field(default=None, ge=0, le=1, description="share of a structured-mode "
+                                     "generation's samples written as free-form code beside the specs "
+                                     "(default: 0.25 with the embedded model, else 0)")
 
 
 class LLMPrice(_Strict):

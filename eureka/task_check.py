@@ -4,7 +4,9 @@
 no candidate code: only the task's own env), a few transitions are sampled, the success
 expression is evaluated on them (with numpy, and for the jax backend also with jax.numpy
 inside `jax.jit`, as the population trainer runs it) and must give one flag per transition,
-and every `context.source` entry must name source code that can be shown. Each problem is a
+every named state (`context.state`) must pass the custom-quantity allowlist and give one number
+per sample state, every ``obs["key"]`` in the layout must name a field of the observation, and
+every `context.source` entry must name source code that can be shown. Each problem is a
 `TaskError` naming the file, the field and the reason.
 """
 
@@ -51,12 +53,17 @@ def check_task(task: TaskSpec) -> None:
     from eureka.envs.user import EnvCodeError, prepare_host
 
     where = str(task.path) if task.path else f"task {task.name}"
+    if task.env.backend == "isaacgym":  # before anything imports the env's module (that imports Isaac Gym)
+        from eureka.envs.isaacgym_backend import unavailable_reason
+
+        raise TaskError(f"{where}: env.backend: isaacgym: {unavailable_reason()}")
     try:
         prepare_host(task)  # a user's env module beside the task file, and env.register modules
     except EnvCodeError as exc:
         raise TaskError(f"{where}: env.register: {exc}") from None
     transitions = _transitions(task, where)
     _check_success(task, transitions, where)
+    _check_state(_check_fields(task, where), transitions, where)
     for index, entry in enumerate(task.context.source):
         try:
             _source_of(entry)
@@ -93,21 +100,22 @@ def _transitions(task: TaskSpec, where: str) -> Transitions:
 
 def jax_id_problem(env_id: str) -> str | None:
     """What is wrong with a jax-backend env id, found without importing jax (seconds and
-    hundreds of MB): the module of 'module:Class', the package of 'brax/...' and 'craftax/...',
+    hundreds of MB): the module of 'module:Class', the package of 'brax/...', 'craftax/...' and 'xminigrid/...',
     or gymnax's list of ids, read from its source."""
     if ":" in env_id:
         module = env_id.split(":", 1)[0]
         return None if _installed(module) else f"no module named {module!r}"
     family = env_id.partition("/")[0] if "/" in env_id else None
     if family is not None:
-        if family not in ("brax", "craftax"):
-            return "not a gymnax id, 'module:Class', 'brax/<name>' or 'craftax/<name>'"
-        return None if _installed(family) else f"needs {family}: pip install 'eureka[envs]'"
+        if family not in ("brax", "craftax", "xminigrid"):
+            return "not a gymnax id, 'module:Class', 'brax/<name>', 'craftax/<name>' or 'xminigrid/<name>'"
+        extra = "jax" if family == "xminigrid" else "envs"
+        return None if _installed(family) else f"needs {family}: pip install 'eureka[{extra}]'"
     known = _gymnax_ids()
     if known is None:
         return "the jax backend needs gymnax: pip install 'eureka[jax]'"
     if env_id not in known:
-        return f"not a gymnax env id (and not 'module:Class', 'brax/<name>' or 'craftax/<name>'); gymnax has " \
+        return f"not a gymnax env id (and not 'module:Class', 'brax/<name>', 'craftax/<name>' or 'xminigrid/<name>'); gymnax has " \
                f"{', '.join(sorted(known)[:12])}, ..."
     return None
 
@@ -155,6 +163,38 @@ def _check_success(task: TaskSpec, transitions: Transitions, where: str) -> None
     if flags.shape not in ((count,), ()):
         raise TaskError(f"{where}: fitness.success: gives shape {flags.shape} on {count} transitions; it must "
                         f"give one flag per transition, shape ({count},)")
+
+
+def _check_fields(task: TaskSpec, where: str) -> TaskSpec:
+    """``obs["key"]`` in the layout and in named state must name a field of a Dict or Tuple
+    observation; the task with those references resolved (eureka.envs.fields.designer_task)."""
+    from eureka.envs.fields import KEY_REFERENCE, designer_task, field_problems, field_texts
+
+    if not any(KEY_REFERENCE.search(text) for text in field_texts(task).values()):
+        return task
+    from eureka.envs import observation_fields
+
+    fields = observation_fields(task.env)
+    problems = field_problems(task, fields)
+    if problems:
+        raise TaskError(f"{where}: {problems[0]}")
+    return designer_task(task, fields)
+
+
+def _check_state(task: TaskSpec, transitions: Transitions, where: str) -> None:
+    """Each named state passes the allowlist and gives one number per sample state (finite on
+    real states: the jax backend's sample states here are made up)."""
+    if not task.context.state:
+        return
+    from eureka.design.named_state import state_problems
+
+    real = task.env.backend == "gymnasium"
+    problems = state_problems(task.context.state, np.concatenate([transitions.obs, transitions.next_obs]),
+                              jax=task.env.backend == "jax", finite=real)
+    if problems:
+        name, problem = next(iter(problems.items()))
+        raise TaskError(f"{where}: context.state.{name}: {problem} (expression: "
+                        f"{task.context.state[name].expression!r})")
 
 
 def _source_of(entry: str) -> str:

@@ -1,9 +1,14 @@
 #!/usr/bin/env bash
 # Install eureka and everything it needs on a fresh Debian/Ubuntu machine (run as root).
 #
-#   scripts/install.sh          the package, the embedded model, the sandboxes and the jax
-#                               backend's envs (gymnax; brax and Craftax: the `envs` extra)
-#   scripts/install.sh --dev    the same plus the test dependencies (Ray too, for tests/executor)
+#   scripts/install.sh          the package, the embedded model, the sandboxes, the jax
+#                               backend's envs (gymnax and xminigrid: the `jax` extra; brax and
+#                               Craftax: the `envs` extra), tensorboardX (`--log tensorboard`)
+#                               and isaacgym-stubs (the `isaacgym` extra; Isaac Gym itself is
+#                               not on PyPI)
+#   scripts/install.sh --dev    the same plus the test dependencies (Ray too, for tests/executor;
+#                               MLflow's client and TensorBoard, for tests/views/test_tracking.py;
+#                               basedpyright, which checks the Isaac Gym adapter against the stubs)
 #
 # Idempotent: a second run only checks. The first run builds llama-cpp-python from source
 # (about 3 minutes with the flags below; pip caches the wheel) and downloads the embedded
@@ -11,7 +16,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-extras="local,jax,envs,web"
+extras="local,jax,envs,web,tensorboard,isaacgym"
 dev=false
 [[ "${1:-}" == "--dev" ]] && { extras="$extras,dev"; dev=true; }
 

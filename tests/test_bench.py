@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import math
+import sys
 from pathlib import Path
 
 import pytest
@@ -60,6 +61,9 @@ def test_bench_writes_the_table_json_and_a_plot(benched):
     assert bench["summary"]["tasks"] == 1
     require("matplotlib", "matplotlib (the bench extra)")
     assert (out / "cartpole.png").stat().st_size > 1000
+    markdown = (out / "bench.md").read_text()
+    assert markdown.startswith("| task |") and f"| {result['task']} | {result['backend']} |" in markdown
+    assert "median" in markdown
 
 
 @pytest.mark.slow
@@ -93,6 +97,25 @@ def test_the_human_normalized_score():
     assert normalized_scores([None], [10.0], [0.0])[0] is None
 
 
+def test_the_summary_gives_the_median_beside_the_mean_and_a_markdown_table():
+    from eureka.bench import BenchResult, Curve, RewardResult, SearchUsage, TaskResult, summarize
+    from eureka.views.bench import markdown_table
+
+    def task(name: str, score: float | None) -> TaskResult:
+        reward = RewardResult(fitness_per_seed=[1.0], mean=1.0, std=0.0, curve=Curve(steps=[], fitness=[]), env_steps=1)
+        return TaskResult(task=name, backend="jax", metric="return", direction="maximize", seeds=[1000],
+                          search=SearchUsage(), rewards={"best": reward, "human": reward, "sparse": reward},
+                          score=score, score_spread=0.0, score_per_seed=[score], wall_s=120.0)
+
+    tasks = [task("a", 1.0), task("b", 0.8), task("c", -20.0), task("d", None)]
+    summary = summarize(tasks)
+    assert (summary.scored, summary.share_at_least_human) == (3, pytest.approx(1 / 3))
+    assert summary.median_score == pytest.approx(0.8) and summary.mean_score == pytest.approx(-6.0667, 1e-3)
+    table = markdown_table(BenchResult(model="local", budget="small", seeds=1, tasks=tasks, summary=summary))
+    assert "| c | jax | return |" in table and "-20.00" in table and "n/a (human = sparse)" in table
+    assert "median 0.80" in table
+
+
 def test_tasks_come_from_names_paths_and_suites(tmp_path):
     cpu = resolve_tasks([], "cpu")
     assert [p.stem for p in cpu][:2] == ["cartpole", "pendulum"] and len(cpu) >= 8
@@ -101,3 +124,33 @@ def test_tasks_come_from_names_paths_and_suites(tmp_path):
     assert result.exit_code == 2 and "no such suite" in result.output
     result = CliRunner().invoke(cli, ["bench", "no_such_task"])
     assert result.exit_code == 2 and "not a task file" in result.output
+
+
+@pytest.mark.slow
+def test_the_baselines_of_a_task_with_its_own_env_module_train(tmp_path: Path, sandbox_name: str):
+    """The final training sees the task's env module beside the task file, as `eureka run` does."""
+    from eureka.bench import Bench, BenchOptions
+
+    data = ROOT / "tests" / "data"
+    module = "bench_own_env"  # a name no other test imports: the host keeps imported env modules
+    (tmp_path / f"{module}.py").write_text((data / "envs" / "relational.py").read_text())
+    (tmp_path / "rewards").mkdir()
+    for name in ("human", "sparse"):
+        (tmp_path / "rewards" / f"{name}.py").write_text((data / "tasks" / "rewards" / f"point_goal_{name}.py").read_text())
+    task = yaml.safe_load((data / "tasks" / "point_goal.yaml").read_text())
+    task["env"]["id"] = f"{module}:PointGoalEnv"
+    task["baselines"] = {"human": "rewards/human.py", "sparse": "rewards/sparse.py"}
+    task["training"].update(timesteps=1024, seeds=[0])
+    path = tmp_path / "task.yaml"
+    path.write_text(yaml.safe_dump(task))
+    try:
+        outcomes = Bench(BenchOptions(sandbox=sandbox_name, out=tmp_path / "out")).final_training(load_task(path), None, [3])
+    finally:
+        sys.modules.pop(module, None)
+        if str(tmp_path) in sys.path:
+            sys.path.remove(str(tmp_path))
+    assert set(outcomes) == {"human", "sparse"}
+    for outcome in outcomes.values():
+        (member,) = outcome.members
+        assert member.status == "ok", member.error
+        assert member.fitness is not None

@@ -38,6 +38,20 @@ def test_defaults_depend_on_the_model() -> None:
     assert RunConfig.resolve(spec, model="openai/gpt-4o", edits=2).edits == 0  # no spec to edit
 
 
+def test_code_share_only_in_structured_mode_by_default_with_the_embedded_model() -> None:
+    spec = task()
+    assert RunConfig.resolve(spec, model="local").code_share == 0.0  # off until measured (README)
+    assert RunConfig.resolve(spec, model="local", code_share=0.25).code_share == 0.25
+    assert RunConfig.resolve(spec, model="local", code_share=0).code_share == 0
+    assert RunConfig.resolve(spec, model="local", mode="code").code_share == 0  # all code anyway
+    assert RunConfig.resolve(spec, model="openai/gpt-4o").code_share == 0
+    assert RunConfig.resolve(spec, model="scripted:x", mode="spec").code_share == 0
+    assert RunConfig.resolve(spec, model="scripted:x", mode="spec", code_share=0.5).code_share == 0.5
+    assert RunConfig.resolve(task(search={"code_share": 0.5}), model="local").code_share == 0.5
+    with pytest.raises(ValidationError):
+        RunConfig(model="local", iterations=1, samples=1, code_share=1.5)
+
+
 def test_constant_variants_default_comes_from_the_trainer() -> None:
     assert RunConfig.resolve(task(), model="scripted:x").constant_variants == 0
     jax_task = task(env={"backend": "jax", "id": "CartPole-v1"})
@@ -49,6 +63,14 @@ def test_model_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("EUREKA_MODEL", "scripted:/somewhere")
     assert RunConfig.resolve(task()).model == "scripted:/somewhere"
     assert RunConfig.resolve(task(), model="local").model == "local"
+
+
+def test_trackers_are_settings_of_the_run() -> None:
+    resolved = RunConfig.resolve(task(), model="scripted:x", log=("mlflow", "tensorboard", "mlflow"))
+    assert resolved.log == ["mlflow", "tensorboard"]
+    assert RunConfig.from_run({"model": "scripted:x", "settings": resolved.model_dump()}).log == resolved.log
+    with pytest.raises(ValidationError, match="log"):
+        RunConfig(model="local", iterations=1, samples=1, log=["wandb"])
 
 
 def test_unknown_settings_are_refused() -> None:
@@ -72,6 +94,8 @@ def test_settings_of_a_run_json_from_before_run_config() -> None:
     resolved = RunConfig.from_run(old)
     assert resolved.model == "scripted:x"
     assert (resolved.edits, resolved.islands, resolved.migration_interval, resolved.workers) == (0, 1, 2, None)
+    assert resolved.code_share == 0  # a resumed older run stays as it was: no free-form samples added
+    assert resolved.log == []  # no experiment tracker
     assert resolved.generation.temperature == 0.8
 
 
@@ -80,6 +104,10 @@ def test_environment_variables_are_read_in_config_only(monkeypatch: pytest.Monke
     monkeypatch.delenv("EUREKA_SANDBOX_IMAGE", raising=False)
     assert config.env_sandbox_gpus() == "all"
     assert config.env_sandbox_image() is None
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", "http://127.0.0.1:5000")
+    monkeypatch.delenv("MLFLOW_EXPERIMENT_NAME", raising=False)
+    assert config.env_mlflow_tracking_uri() == "http://127.0.0.1:5000"
+    assert config.env_mlflow_experiment() is None
 
 
 def test_no_other_module_reads_a_eureka_variable() -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import hashlib
 import json
 import shutil
@@ -345,3 +346,127 @@ def test_export_templates_fail_loudly_on_a_missing_value() -> None:
 
     with pytest.raises(jinja2.UndefinedError, match="obs_dim"):
         source_environment().get_template(JAX_TEMPLATE).render(task_name="t", env_id="e")
+
+
+# -- the Isaac Gym form (fast: a stored run turned into an isaacgym task; a stand-in VecTask) --------
+ISAAC_REWARD = """import torch
+
+W_CLOSE = 2.0
+
+
+def compute_reward(obs, action, next_obs, terminated):
+    close = -torch.abs(next_obs[:, 0] - next_obs[:, 2])
+    effort = -action[:, 0] ** 2
+    return W_CLOSE * close + 0.1 * effort, {"close": close, "effort": effort}
+"""
+
+# IsaacGymEnvs stand-in: its task map and a train.py whose launch_rlg_hydra builds the mapped
+# task and steps it (Isaac Gym and IsaacGymEnvs cannot be installed here).
+FAKE_ISAACGYMENVS = {
+    "isaacgymenvs/__init__.py": "",
+    "isaacgymenvs/tasks/__init__.py": "from tests.envs.isaac_fake import Slider\n\n"
+                                      "isaacgym_task_map = {'Slider': Slider}\n",
+    "isaacgymenvs/train.py": r'''
+import json, sys
+
+import torch
+
+from isaacgymenvs.tasks import isaacgym_task_map
+from tests.envs.isaac_fake import Slider
+
+
+def launch_rlg_hydra():
+    env, plain = isaacgym_task_map["Slider"](), Slider()
+    rows = []
+    for step in range(12):
+        actions = torch.full((env.num_envs, 1), 0.3 if step % 2 else -0.6)
+        _, rew, reset, extras = env.step(actions)
+        _, plain_rew, plain_reset, _ = plain.step(actions)
+        close = -torch.abs(env.obs_buf[:, 0] - env.obs_buf[:, 2])
+        rows.append({"rew_ok": torch.allclose(rew, 2.0 * close - 0.1 * actions[:, 0] ** 2),
+                     "gt_ok": torch.equal(extras["gt_reward"], plain_rew), "reset_ok": torch.equal(reset, plain_reset),
+                     "components": sorted(extras["reward_components"]),
+                     "sums": sorted(extras["episode_cumulative"])})
+    print(json.dumps({"class": type(env).__name__, "rows": rows,
+                      "eureka_imported": any(m.split(".")[0] == "eureka" and sys.modules[m] for m in sys.modules)}))
+''',
+}
+
+
+def isaac_export(tmp_path: Path) -> Path:
+    env = {"backend": "isaacgym", "id": "tests.envs.isaac_fake:Slider", "kwargs": {}, "max_episode_steps": None}
+    copy = stored_run_with_env(tmp_path, env)
+    run = json.loads((copy / "run.json").read_text())
+    run["task"]["name"] = "slider"  # a valid task name: --verify reads the task back
+    (copy / "run.json").write_text(json.dumps(run))
+    best_dir = copy / run["best"]["directory"]
+    (best_dir / "reward.py").write_text(ISAAC_REWARD)
+    record = json.loads((best_dir / "candidate.json").read_text())
+    record["components"] = ["close", "effort"]
+    record["reward_sha256"] = hashlib.sha256(ISAAC_REWARD.encode()).hexdigest()
+    (best_dir / "candidate.json").write_text(json.dumps(record))
+    result = run_cli(["export", copy, "-o", tmp_path / "out"])
+    assert result.exit_code == 0, result.output
+    assert "isaac_task.py" in result.output
+    return tmp_path / "out"
+
+
+def test_isaacgym_task_export_has_the_adapter_and_a_task_module_instead_of_the_gymnasium_wrapper(tmp_path):
+    out = isaac_export(tmp_path)
+    assert sorted(p.name for p in out.iterdir()) == ["isaac_reward.py", "isaac_task.py", "manifest.json", "reward.py"]
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert set(manifest["files"]) == {"reward.py", "isaac_reward.py", "isaac_task.py"}
+    assert all(c.ok for c in check_files(out, manifest))
+    adapter = ROOT / "eureka" / "envs" / "isaacgym_reward.py"
+    assert (out / "isaac_reward.py").read_text() == adapter.read_text()  # the tested adapter, unchanged
+    header, code = split_reward_file((out / "reward.py").read_text())
+    assert code == ISAAC_REWARD and "isaacgym backend" in header and "isaac_task.py puts it into" in header
+    task_module = (out / "isaac_task.py").read_text()
+    assert "ENV_ID = 'tests.envs.isaac_fake:Slider'" in task_module
+    assert "COMPONENTS = ['close', 'effort']" in task_module
+    assert "{{" not in task_module and "{%" not in task_module
+    ast.parse(task_module, feature_version=(3, 8))  # it runs in Isaac Gym's Python (3.6-3.8)
+    verify = run_cli(["export", tmp_path / STORED_RUN.name, "-o", tmp_path / "out2", "--verify", "--sandbox", "bwrap"])
+    assert verify.exit_code == 1 and "probe and re-train: not done:" in " ".join(verify.output.split())
+
+
+def test_the_exported_isaac_task_trains_through_isaacgymenvs_train_entry_without_eureka(tmp_path):
+    out = isaac_export(tmp_path)
+    fake = tmp_path / "fake_site"
+    for name, text in FAKE_ISAACGYMENVS.items():
+        (fake / name).parent.mkdir(parents=True, exist_ok=True)
+        (fake / name).write_text(text)
+    script = "import sys, runpy; sys.modules['eureka'] = None; runpy.run_path('isaac_task.py', run_name='__main__')"
+    proc = subprocess.run([sys.executable, "-c", script], cwd=out, capture_output=True, text=True, timeout=240,
+                          env={"PATH": "/usr/bin:/bin", "PYTHONPATH": f"{fake}:{ROOT}", "HOME": str(tmp_path)})
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    data = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert data["class"] == "EurekaSlider" and not data["eureka_imported"]
+    for row in data["rows"]:
+        assert row["rew_ok"] and row["gt_ok"] and row["reset_ok"], row
+        assert row["components"] == ["close", "effort"]
+        assert row["sums"] == ["eureka/close", "eureka/effort", "eureka/gt_reward", "eureka/total"]
+
+
+@pytest.mark.parametrize("env_id", ["xminigrid/MiniGrid-DoorKey-5x5", "Breakout-MinAtar"])
+def test_a_wrapper_for_an_adapted_jax_env_gives_the_observation_the_reward_was_written_for(tmp_path: Path, env_id) -> None:
+    """Gridworlds and MinAtar games come through eureka's adapters (flat observations): the exported
+    wrapper builds them the same way, so the reward sees the columns the task file describes."""
+    pytest.importorskip("gymnax")
+    from eureka.envs.gymnax_backend import space_info
+    from eureka.task import EnvSpec
+
+    env = {"id": env_id, "backend": "jax", "kwargs": {}, "max_episode_steps": None}
+    result = run_cli(["export", stored_run_with_env(tmp_path, env), "-o", tmp_path / "out"])
+    assert result.exit_code == 0, result.output
+    script = ("import json, numpy as np, wrapper\n"
+              "env = wrapper.make_base_env()\n"
+              "obs, _ = env.reset(seed=0)\n"
+              "step = env.step(env.action_space.sample())\n"
+              "print(json.dumps([list(np.shape(obs)), list(np.shape(step[0]))]))\n")
+    proc = subprocess.run([sys.executable, "-c", script], cwd=tmp_path / "out", capture_output=True, text=True,
+                          timeout=300)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    shapes = json.loads(proc.stdout.strip().splitlines()[-1])
+    obs_dim = space_info(EnvSpec(backend="jax", id=env_id)).obs_dim
+    assert shapes == [[obs_dim], [obs_dim]]

@@ -27,7 +27,8 @@ from eureka.task import TaskSpec, load_task
 from tests.helpers import ROOT, require
 
 SHIPPED = sorted((ROOT / "tasks").glob("*.yaml"))
-NEEDS = {"brax/": ("brax", "brax (the envs extra)"), "craftax/": ("craftax", "craftax (the envs extra)")}
+NEEDS = {"brax/": ("brax", "brax (the envs extra)"), "craftax/": ("craftax", "craftax (the envs extra)"),
+         "xminigrid/": ("xminigrid", "xminigrid (the jax extra)")}
 
 # The model's own earlier reward, as the scripted LLM would write it: shares nothing with any task.
 OWN_REWARD = """Here is my reward.

@@ -22,6 +22,9 @@ FORBIDDEN = {
     "rundir/writer.py": ("eureka",),
     "loop": ("eureka.views", "eureka.app", "eureka.cli"),
     "export.py": ("eureka.app", "eureka.loop"),
+    # a tracker observes a run's events and records: it never reaches into the stages that make them
+    "views/tracking": ("eureka.loop", "eureka.app", "eureka.cli", "eureka.design", "eureka.critic",
+                       "eureka.sandbox", "eureka.executor", "eureka.jobs"),
 }
 
 

@@ -32,6 +32,7 @@ from pydantic import BaseModel, Field, ValidationError
 from eureka.envs.base import SpaceInfo, Transitions
 from eureka.jobs.probe import FIXABLE_SHAPE
 from eureka.critic.prefilter import Episode, check_ranking, episodes_of
+from eureka.critic.repair import repair_source, shape_problems, shape_repairs, shape_wrapper
 from eureka.training.serialized import read_exported, score_exported
 from eureka.training.exported_reward import EXPORTED_REWARDS
 from eureka.design.fences import code_block
@@ -178,6 +179,11 @@ class Critic:
         if problems:
             return code, CriticVerdict("static", problems, fixes=fixes)
         verdict = self.probe(code)
+        for rewritten, done in shape_repairs(code, self.space) if shape_problems(verdict.problems) else []:
+            retry = self.probe(rewritten)  # a reduction over the whole batch, a one-column action as (N,)
+            if retry.stage != "probe" or all(p.startswith(FIXABLE_SHAPE) for p in retry.problems):
+                code, verdict, fixes = rewritten, retry, fixes + done  # it runs (a scalar left is broadcast)
+                break
         if verdict.problems and all(p.startswith(FIXABLE_SHAPE) for p in verdict.problems):
             code = code.rstrip("\n") + "\n" + shape_wrapper(self.space)
             fixes = fixes + ["broadcast or squeezed a scalar or (N, 1) output to shape (N,)"]
@@ -308,93 +314,3 @@ def _no_verdict(text: str, both: bool) -> str:
 def _unmarked(verdict: CriticVerdict) -> CriticVerdict:
     verdict.problems = [p.removeprefix(FIXABLE_SHAPE) for p in verdict.problems]
     return verdict
-
-
-# -- deterministic auto-repair --------------------------------------------------------------
-# Only fixes for failures measured with small models, each recorded; nothing that changes
-# what the reward means. Everything else goes back to the LLM as a repair prompt.
-
-IMPORT_SLIPS = {
-    "import jnp": "import jax.numpy as jnp",
-    "import jax.numpy": "import jax.numpy as jnp",
-    "import np": "import numpy as np",
-    "from jax import numpy as jnp": "import jax.numpy as jnp",
-}
-MODULE_ALIASES = {"np": "import numpy as np", "jnp": "import jax.numpy as jnp", "math": "import math"}
-
-
-def repair_source(code: str, space: SpaceInfo) -> tuple[str, list[str]]:
-    """Fix import slips, missing imports and a tail cut off by the token limit."""
-    fixes: list[str] = []
-    lines = code.splitlines()
-    for i, line in enumerate(lines):
-        replacement = IMPORT_SLIPS.get(line.strip())
-        if replacement and line.strip() != replacement:
-            if replacement == "import jax.numpy as jnp" and space.array_module != "jax":
-                replacement = "import numpy as jnp"
-            lines[i] = line.replace(line.strip(), replacement)
-            fixes.append(f"rewrote `{line.strip()}` as `{replacement}`")
-    code = "\n".join(lines) + "\n"
-    code, trimmed = _trim_cut_off(code)
-    if trimmed:
-        fixes.append(trimmed)
-    try:
-        tree = ast.parse(code)
-    except SyntaxError:
-        return code, fixes
-    imported = {alias.asname or alias.name for node in ast.walk(tree) if isinstance(node, (ast.Import, ast.ImportFrom))
-                for alias in node.names}
-    used = {node.value.id for node in ast.walk(tree)
-            if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name)}
-    for alias, statement in MODULE_ALIASES.items():
-        if alias in used and alias not in imported:
-            if alias == "jnp" and space.array_module != "jax":
-                continue
-            code = statement + "\n" + code
-            fixes.append(f"added the missing `{statement}`")
-    return code, fixes
-
-
-def _trim_cut_off(code: str) -> tuple[str, str | None]:
-    """Code that stops mid-statement (the token limit): drop lines from the end until it parses."""
-    try:
-        ast.parse(code)
-        return code, None
-    except SyntaxError as exc:
-        if exc.lineno is None or exc.lineno < len(code.rstrip().splitlines()) - 1:
-            return code, None  # the error is not at the end: not a cut-off
-    lines = code.rstrip().splitlines()
-    for end in range(len(lines) - 1, 0, -1):
-        candidate = "\n".join(lines[:end]) + "\n"
-        try:
-            ast.parse(candidate)
-        except SyntaxError:
-            continue
-        if f"def {REWARD_FUNCTION}" in candidate:
-            return candidate, f"trimmed {len(lines) - end} cut-off line(s) at the end to the last complete statement"
-        break
-    return code, None
-
-
-def shape_wrapper(space: SpaceInfo) -> str:
-    xp = "jnp" if space.array_module == "jax" else "np"
-    module = "import jax.numpy as jnp" if space.array_module == "jax" else "import numpy as np"
-    return f'''
-
-# eureka auto-repair: a scalar or (N, 1) output broadcast or squeezed to shape (N,)
-{module}
-_eureka_unrepaired_reward = {REWARD_FUNCTION}
-
-
-def {REWARD_FUNCTION}(obs, action, next_obs, terminated):
-    total, components = _eureka_unrepaired_reward(obs, action, next_obs, terminated)
-    n = obs.shape[0]
-
-    def to_batch(value):
-        value = {xp}.asarray(value, dtype={xp}.float32)
-        if value.ndim == 2 and value.shape[1] == 1:
-            value = value[:, 0]
-        return {xp}.broadcast_to(value, (n,))
-
-    return to_batch(total), {{name: to_batch(value) for name, value in components.items()}}
-'''

@@ -3,8 +3,10 @@
 `CodeDesigner` asks for free-form reward code, sends the critic's problems back as repair
 prompts up to `max_repairs` times, and (when on) has the LLM review accepted code.
 `SpecDesigner` asks for a structured reward spec under a JSON schema (small models) and also
-makes structural edits of the parent's spec. The loop holds one `Designer` and never asks
-which kind it is.
+makes structural edits of the parent's spec. `MixedDesigner` (eureka.design.mixed) holds both:
+a share of each generation's samples is free-form code beside the specs. The loop holds one
+`Designer` and never asks which kind it is: it asks each sample of its `plan` with the prompt
+built by the named designer's prompt builder (`prompt_sets`).
 """
 
 from __future__ import annotations
@@ -41,6 +43,7 @@ class IslandPrompt:
     parent: str | None
     feedback: list[str]
     parent_reply: str | None = None  # the parent's reply (its spec, in structured mode)
+    designer: str = ""  # the designer these messages are for (a key of `Designer.prompt_sets`)
 
 
 @dataclass
@@ -84,6 +87,13 @@ class Designer(Protocol):
     prompts: PromptBuilder
     context: DesignContext
 
+    @property
+    def prompt_sets(self) -> dict[str, PromptBuilder]:
+        """The prompt builder of each designer it holds, by name; the first one's prompts carry the edits."""
+
+    def plan(self, samples: int) -> list[str]:
+        """Which designer (a key of `prompt_sets`) writes each of a generation's samples."""
+
     def design(self, iteration: int, index: int, prompt: IslandPrompt) -> Designed:
         """One candidate of `prompt`'s island (repaired as often as allowed)."""
 
@@ -97,6 +107,8 @@ class Designer(Protocol):
 class CodeDesigner:
     """Free-form reward code: ask, repair with the critic's problems, review."""
 
+    name = "code"  # what candidate.json's "designer" says
+
     def __init__(self, client: LLMClient, critic: Critic, prompts: PromptBuilder, config: RunConfig,
                  context: DesignContext) -> None:
         self.client = client
@@ -108,6 +120,13 @@ class CodeDesigner:
     @property
     def store(self) -> RunStore:
         return self.context.store
+
+    @property
+    def prompt_sets(self) -> dict[str, PromptBuilder]:
+        return {self.name: self.prompts}
+
+    def plan(self, samples: int) -> list[str]:
+        return [self.name] * samples
 
     def check_reply(self, reply: str) -> tuple[str | None, CriticVerdict]:
         return self.critic.check_reply(reply)
@@ -184,7 +203,7 @@ class CodeDesigner:
             self.store.write_text(f"{directory}/reply.md", reply)
             self.context.emit(EventKind.LLM_REPLY, candidate=candidate_id, attempt=attempt, llm_file=llm_file,
                               completion_tokens=completion.completion_tokens,
-                              latency_s=round(completion.latency_s, 2))
+                              latency_s=round(completion.latency_s, 2), designer=self.name)
             code, verdict = self.check_reply(reply)
             if code is not None:
                 self.store.write_text(f"{directory}/reward.py", code)
@@ -192,7 +211,8 @@ class CodeDesigner:
                 verdict = self.review(candidate_id, attempt, code, verdict)
             attempts.append(attempt_record(attempt, f"reply_attempt{attempt}.md", verdict))
             self.context.emit(EventKind.CRITIC_VERDICT, candidate=candidate_id, attempt=attempt,
-                              accepted=verdict.accepted, stage=verdict.stage, problems=verdict.problems)
+                              accepted=verdict.accepted, stage=verdict.stage, problems=verdict.problems,
+                              fixes=verdict.fixes, designer=self.name)
             if verdict.stage == "ranking":
                 self.context.filters["ranking"] += 1  # a training the pre-filter saved
             if verdict.accepted:
@@ -201,13 +221,14 @@ class CodeDesigner:
         return self.designed(iteration, index, prompt, reply, code, verdict)
 
     def designed(self, iteration: int, index: int, prompt: IslandPrompt, reply: str, code: str | None,
-                 verdict: CriticVerdict, edit: str | None = None) -> Designed:
+                 verdict: CriticVerdict, edit: str | None = None, designer: str | None = None) -> Designed:
         """The candidate's record; a rejected one is final and written now."""
         record = Candidate(id=f"i{iteration}-c{index}", iteration=iteration, index=index, parent_id=prompt.parent,
                            directory=self.store.candidate_dir(iteration, index),
                            status="trained" if verdict.accepted else "rejected", components=verdict.components,
                            problems=verdict.problems, feedback=prompt.feedback, edit=edit, island=prompt.island,
-                           reward_sha256=None if code is None else reward_sha256(code))
+                           reward_sha256=None if code is None else reward_sha256(code),
+                           designer=designer or ("edit" if edit else self.name))
         if not verdict.accepted:
             self.store.write_candidate(record)
         return Designed(record, code if verdict.accepted else None, reply, verdict)
@@ -221,8 +242,8 @@ class CodeDesigner:
         verdict = self.critic.check_code(code)
         self.store.write_critic(directory, critic_record(verdict, [attempt_record(0, "reply.md", verdict)]))
         self.context.emit(EventKind.CRITIC_VERDICT, candidate=f"i{iteration}-c0", attempt=0, accepted=verdict.accepted,
-                          stage=verdict.stage, problems=verdict.problems)
-        return self.designed(iteration, 0, IslandPrompt(0, [], parent, []), reply, code, verdict)
+                          stage=verdict.stage, problems=verdict.problems, designer="person")
+        return self.designed(iteration, 0, IslandPrompt(0, [], parent, []), reply, code, verdict, designer="person")
 
     def review(self, candidate_id: str, attempt: int, code: str, verdict: CriticVerdict) -> CriticVerdict:
         """The LLM critic pass: a semantic review against the task text before training."""
@@ -246,6 +267,8 @@ class CodeDesigner:
 class SpecDesigner(CodeDesigner):
     """A structured reward spec (JSON under the task's schema) that eureka compiles to code;
     and one-step structural edits of the parent's spec."""
+
+    name = "spec"
 
     def __init__(self, client: LLMClient, critic: Critic, prompts: PromptBuilder, config: RunConfig,
                  context: DesignContext, spec_mode: SpecMode) -> None:
@@ -309,7 +332,15 @@ class _ProgressThrottle:
 
 
 def make_designer(client: LLMClient, critic: Critic, prompts: PromptBuilder, config: RunConfig,
-                  context: DesignContext, spec_mode: SpecMode | None = None) -> Designer:
+                  context: DesignContext, spec_mode: SpecMode | None = None,
+                  code_prompts: PromptBuilder | None = None) -> Designer:
+    """Free-form code; or specs (with `spec_mode`), and beside them a share of free-form code
+    samples (`config.code_share`) asked with `code_prompts`."""
     if spec_mode is None:
         return CodeDesigner(client, critic, prompts, config, context)
-    return SpecDesigner(client, critic, prompts, config, context, spec_mode)
+    spec = SpecDesigner(client, critic, prompts, config, context, spec_mode)
+    if config.code_share <= 0 or code_prompts is None:
+        return spec
+    from eureka.design.mixed import MixedDesigner
+
+    return MixedDesigner(spec, CodeDesigner(client, critic, code_prompts, config, context), config.code_share)

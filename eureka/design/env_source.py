@@ -8,9 +8,11 @@ Gymnasium ``step``, brax ``step``, helper functions) without per-env rules:
 
 - functions, methods, parameters, attributes, keywords and dict keys whose name says reward,
   cost, penalty or bonus are removed;
-- so are assignments to such names, and the value in the reward slot of a step's returned
-  tuple (Gymnasium ``step``: the 2nd item, gymnax ``step_env``: the 3rd), with the local
-  names it reads;
+- so are assignments to such names (``self.rew_buf[:] = ...`` of an Isaac Gym task too),
+  calls of such functions as statements (``self.compute_reward(self.actions)``), and the value
+  in the reward slot of a step's returned tuple (Gymnasium ``step``: the 2nd item, gymnax
+  ``step_env``: the 3rd), with the local names it reads; in a tuple target that also assigns
+  something else (``self.rew_buf[:], self.reset_buf[:] = ...``) the reward's place becomes ``_``;
 - then every local assignment that only fed removed code (e.g. ``prev_terminal`` in
   CartPole), until none is left; a removed value still read elsewhere becomes ``...``;
 - docstrings and comments are dropped too (they often state the reward in words).
@@ -70,7 +72,7 @@ def _strip_body(body: list[ast.stmt]) -> list[ast.stmt]:
             if is_reward_name(stmt.name):
                 continue
             stmt.body = _strip_body(stmt.body) or [ast.Pass()]
-        elif _assigns_only_reward(stmt):
+        elif _assigns_only_reward(stmt) or _calls_reward(stmt):
             continue
         else:
             for block in _blocks(stmt):
@@ -161,6 +163,15 @@ def _assigns_only_reward(stmt: ast.stmt) -> bool:
         return False
     leaves = [leaf for t in targets for leaf in _target_leaves(t)]
     return bool(leaves) and all(_reward_target(leaf) for leaf in leaves)
+
+
+def _calls_reward(stmt: ast.stmt) -> bool:
+    """A call as a statement of a function named like a reward: ``self.compute_reward(actions)``."""
+    if not (isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Call)):
+        return False
+    func = stmt.value.func
+    name = func.id if isinstance(func, ast.Name) else func.attr if isinstance(func, ast.Attribute) else ""
+    return is_reward_name(name)
 
 
 def _target_leaves(target: ast.expr) -> list[ast.expr]:
@@ -258,6 +269,13 @@ class _Scrubber(ast.NodeTransformer):
         return node
 
     visit_AsyncFunctionDef = visit_FunctionDef  # type: ignore[assignment]
+
+    def visit_Assign(self, node: ast.Assign) -> ast.AST:
+        for target in node.targets:
+            if isinstance(target, (ast.Tuple, ast.List)):
+                target.elts = [ast.Name("_", ast.Store()) if _reward_target(e) else e for e in target.elts]
+        self.generic_visit(node)
+        return node
 
     def visit_Return(self, node: ast.Return) -> ast.AST:
         slot = _reward_slot(self.function or "", node.value)

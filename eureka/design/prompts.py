@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import ast
 import inspect
 import importlib
+import importlib.machinery
+import importlib.util
 from dataclasses import dataclass
-from typing import Any
+from pathlib import Path
+from typing import Any, Sequence
 
 import jinja2
 
@@ -42,9 +46,45 @@ def render(template: str, **values: Any) -> str:
 
 
 def env_sources(task: TaskSpec) -> list[SourceSnippet]:
-    """Source code named by `context.source` ('module:Qualname'), found by import, with the
-    env's reward computation removed (the model never sees the ground truth)."""
+    """Source code named by `context.source` ('module:Qualname'), found by import (read from its
+    file without importing it on the isaacgym backend: see `static_source`), with the env's reward
+    computation removed (the model never sees the ground truth)."""
+    if task.env.backend == "isaacgym":
+        folder = [str(task.path.parent)] if task.path else []
+        return [SourceSnippet(path, without_reward(static_source(path, folder))) for path in task.context.source]
     return [SourceSnippet(path, without_reward(original_source(path))) for path in task.context.source]
+
+
+def static_source(path: str, folders: Sequence[str] = ()) -> str:
+    """The source of 'module:Qualname' (a class or function, decorators included) read from the
+    module's file, running none of its code nor its packages' ``__init__``: an Isaac Gym task's
+    import needs Isaac Gym (and must come before torch's). The module is looked up as Python
+    would (sys.path, editable installs), then in `folders`. Raises ImportError or LookupError."""
+    module_name, _, qualname = path.partition(":")
+    parts = module_name.split(".")
+    try:
+        spec = importlib.util.find_spec(parts[0])  # a top-level name: found, not imported
+    except (ImportError, ValueError):
+        spec = None
+    spec = spec or importlib.machinery.PathFinder.find_spec(parts[0], list(folders))
+    for depth in range(2, len(parts) + 1):
+        locations = list(spec.submodule_search_locations or []) if spec else []
+        spec = importlib.machinery.PathFinder.find_spec(".".join(parts[:depth]), locations) if locations else None
+    if spec is None or not spec.origin or not spec.origin.endswith(".py"):
+        raise ImportError(f"no Python source file for the module {module_name!r}")
+    text = Path(spec.origin).read_text(encoding="utf-8")
+    body: list[ast.stmt] = ast.parse(text).body
+    node: ast.stmt | None = None
+    for part in qualname.split("."):
+        node = next((n for n in body if isinstance(n, (ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef))
+                     and n.name == part), None)
+        if node is None:
+            raise LookupError(f"{spec.origin} defines no class or function {qualname!r}")
+        body = node.body  # type: ignore[attr-defined]
+    assert node is not None and node.end_lineno is not None
+    decorators = getattr(node, "decorator_list", [])
+    first = min([node.lineno, *(d.lineno for d in decorators)])
+    return "".join(text.splitlines(keepends=True)[first - 1:node.end_lineno])
 
 
 def original_source(path: str) -> str:
@@ -73,6 +113,19 @@ class PromptBuilder:
 
     def initial_messages(self) -> list[Message]:
         return [Message("system", self.system), Message("user", self.initial)]
+
+    def continues(self, code: str) -> bool:
+        """Whether a parent with this reward code can be shown as this designer's own reply: any code."""
+        return True
+
+    def parent_turn(self, reply: str, code: str) -> str:
+        """The parent as the assistant's turn of a reflection prompt: its reply when that holds code,
+        else (a spec, in a mixed run) the code it compiled to."""
+        from eureka.design.fences import code_block
+
+        if code_block(reply, ("python", "py", "python3", "")) is not None or not code.strip():
+            return reply
+        return f"```python\n{code.strip()}\n```"
 
     def reflection_messages(self, parent_reply: str, reflection: Any, feedback: list[str] | None = None,
                             other_elites: list[Any] | None = None) -> list[Message]:
@@ -113,6 +166,14 @@ class SpecPromptBuilder:
 
     def initial_messages(self) -> list[Message]:
         return [Message("system", self.system), Message("user", self.initial)]
+
+    def continues(self, code: str) -> bool:
+        """Whether a parent with this reward code can be shown as a spec: only a compiled spec can
+        (free-form code from a mixed run cannot)."""
+        return self.mode.spec_of(code) is not None
+
+    def parent_turn(self, reply: str, code: str) -> str:
+        return reply  # reflection_messages shows the spec of the reply
 
     def reflection_messages(self, parent_reply: str, reflection: Any, feedback: list[str] | None = None,
                             other_elites: list[Any] | None = None) -> list[Message]:

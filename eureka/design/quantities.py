@@ -1,6 +1,6 @@
 """Quantities of a task for structured mode: named scalars per environment, from the layout text.
 
-Three layers, none of which knows any task:
+Four layers, none of which knows any task:
 
 - columns the layout describes (``obs[:, 2]: arm angle in radians, in [-0.5, 0.5]``), angles
   atan2(sin X, cos X) where two columns are cos(X) and sin(X), and the magnitude of each;
@@ -10,7 +10,9 @@ Three layers, none of which knows any task:
   distance, per-axis difference, cosine and dot product; between a quantity and a described reference (a column
   named target, goal, desired, reference, setpoint or commanded) sharing a word with it, their
   difference (wrapped to (-pi, pi] for angles); and the change over one step of each distance
-  and reference difference (next minus current).
+  and reference difference (next minus current);
+- blocks: a line over a grid, map view or image whose shape, 0/1 values and channel names the
+  layout states gets counts, positions and distances per channel (eureka.design.blocks).
 
 A quantity is an expression over the state (``next_obs`` now, ``obs`` one step before), or,
 for a change over the step or a custom expression that reads ``next_obs`` or ``action``, over
@@ -23,14 +25,15 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass
-from typing import Literal
+from typing import Iterable, Literal
 
 import numpy as np
 
+from eureka.design.blocks import Block, block_quantities, parse_block
 from eureka.envs.base import Transitions
 
 QuantityKind = Literal["column", "angle", "magnitude", "norm", "distance", "difference", "dot", "cosine",
-                       "angle_difference", "change", "custom"]
+                       "angle_difference", "change", "custom", "block"]
 STATE_VARIABLE = "state"  # the array name a state quantity's expression is evaluated over on the host
 
 
@@ -40,7 +43,8 @@ class Quantity:
 
     columns: the observation columns it reads (for a relation between two groups: the first
     group's columns then the second's); operands: the quantities it is built from (magnitude,
-    difference, angle_difference, change); formula: a custom expression (see custom_expression).
+    difference, angle_difference, change); formula: a custom expression (see custom_expression),
+    or for a block quantity a template over ``{xp}`` and ``{var}`` (see eureka.design.blocks).
     """
 
     name: str
@@ -105,6 +109,8 @@ class Quantity:
         if self.kind == "change":
             base = self.operands[0]
             return f"({base.expression('next_obs', xp)}) - ({base.expression('obs', xp)})"
+        if self.kind == "block":
+            return f"({self.formula.format(xp=xp, var=var)})"
         from eureka.design.custom_expression import render
 
         return render(self.formula, xp, var)
@@ -237,27 +243,56 @@ def _axis_key(text: str) -> tuple[str, str] | None:
     return (match.group("axis").lower(), key) if key else None
 
 
-def derive_quantities(observation: str | None, obs_dim: int) -> list[Quantity]:
+def _entries(observation: str | None) -> tuple[list[tuple[int, int, str, str]], str]:
+    """The layout's ``obs[...]`` lines as (first, stop, the line's text, the text with the indented
+    lines under it), and the lines that belong to none (a header, notes)."""
+    entries: list[tuple[int, int, str, str]] = []
+    free: list[str] = []
+    indent = None
+    for line in (observation or "").splitlines():
+        match = LAYOUT_LINE.match(line)
+        depth = len(line) - len(line.lstrip())
+        if match:
+            first = int(match.group("first"))
+            stop = int(match.group("stop")) if match.group("stop") else first + 1
+            text = match.group("text").strip()
+            entries.append((first, stop, text, text))
+            indent = depth
+        elif line.strip() and indent is not None and depth > indent:
+            first, stop, text, detail = entries[-1]
+            entries[-1] = (first, stop, text, f"{detail}\n{line.strip()}")
+        else:
+            indent = None
+            if line.strip():
+                free.append(line.strip())
+    return entries, "\n".join(free)
+
+
+def derive_quantities(observation: str | None, obs_dim: int, reserved: Iterable[str] = ()) -> list[Quantity]:
     """Named quantities of a task, from its observation layout text (one line per column).
 
     Columns the text does not describe are named ``obs_<i>`` (in observations of up to
-    MAX_UNDESCRIBED_DIM columns); a line over more than MAX_BLOCK_QUANTITIES columns (a map
-    view, an image) is a block, not scalars, and gets no quantities; lines naming columns beyond
-    `obs_dim` are ignored, so no quantity can read outside the observation.
+    MAX_UNDESCRIBED_DIM columns); a line whose text states a grid (its shape, 0/1 values and
+    channel names) gets the quantities of eureka.design.blocks instead of scalars, and any other
+    line over more than MAX_BLOCK_QUANTITIES columns (a map view, an image) none; lines naming columns beyond
+    `obs_dim` are ignored, so no quantity can read outside the observation. `reserved`: names
+    already taken (the task's named state).
     """
     described: dict[int, tuple[str, str]] = {}  # column -> (slug, description)
     blocks: set[int] = set()
+    grids: list[Block] = []
     ranged: list[tuple[str, tuple[int, ...]]] = []  # lines over a small column range: (slug, columns)
-    for line in (observation or "").splitlines():
-        match = LAYOUT_LINE.match(line)
-        if not match:
-            continue
-        first = int(match.group("first"))
-        stop = int(match.group("stop")) if match.group("stop") else first + 1
+    entries, free_text = _entries(observation)
+    for first, stop, text, detail in entries:
+        if MAX_VECTOR < stop - first and stop <= obs_dim:
+            block = parse_block(first, stop, detail, free_text)
+            if block is not None:
+                grids.append(block)
+                blocks.update(range(first, stop))
+                continue
         if stop - first > MAX_BLOCK_QUANTITIES:
             blocks.update(range(first, min(stop, obs_dim)))
             continue
-        text = match.group("text").strip()
         slug = _slug(text)
         span = tuple(range(first, min(stop, obs_dim)))
         if 2 <= len(span) <= MAX_VECTOR:
@@ -266,7 +301,7 @@ def derive_quantities(observation: str | None, obs_dim: int) -> list[Quantity]:
             if column not in described:
                 name = slug if stop - first == 1 else f"{slug or 'obs'}_{offset}"
                 described[column] = (name, text)
-    used: set[str] = set()
+    used: set[str] = set(reserved)
     columns: list[Quantity] = []
     for column in range(obs_dim):
         if column in blocks or (column not in described and obs_dim > MAX_UNDESCRIBED_DIM):
@@ -305,7 +340,8 @@ def derive_quantities(observation: str | None, obs_dim: int) -> list[Quantity]:
                                    base=quantity.name, operands=(quantity,)))
     groups = _groups(columns, ranged, used)
     relations = _relations(columns, angles, groups, paired, used)
-    return columns + angles + magnitudes + relations
+    derived = [q for block in grids for q in block_quantities(block, used)]
+    return columns + angles + magnitudes + relations + derived
 
 
 def _groups(columns: list[Quantity], ranged: list[tuple[str, tuple[int, ...]]], used: set[str]) -> list[Group]:
@@ -393,15 +429,21 @@ def _relations(columns: list[Quantity], angles: list[Quantity], groups: list[Gro
             angular = (other.is_angle or ANGULAR.search(other.meaning)) and (
                 reference.is_angle or ANGULAR.search(reference.meaning))
             if angular:
-                changing.append(add(f"{other.name}_minus_{reference.name}",
-                                    f"{other.name} minus {reference.name}, wrapped to (-pi, pi]",
-                                    "angle_difference", (), -math.pi, math.pi, operands=(other, reference)))
-                continue
-            low = high = None
-            if None not in (other.low, other.high, reference.low, reference.high):
-                low, high = other.low - reference.high, other.high - reference.low  # type: ignore[operator]
-            changing.append(add(f"{other.name}_minus_{reference.name}", f"{other.name} minus {reference.name}",
-                                "difference", (), low, high, operands=(other, reference)))
+                error = add(f"{other.name}_minus_{reference.name}",
+                            f"{other.name} minus {reference.name}, wrapped to (-pi, pi]",
+                            "angle_difference", (), -math.pi, math.pi, operands=(other, reference))
+            else:
+                low = high = None
+                if None not in (other.low, other.high, reference.low, reference.high):
+                    low, high = other.low - reference.high, other.high - reference.low  # type: ignore[operator]
+                error = add(f"{other.name}_minus_{reference.name}", f"{other.name} minus {reference.name}",
+                            "difference", (), low, high, operands=(other, reference))
+            changing.append(error)
+            # how far from the reference, whichever side: what "reach and hold the target" is about
+            bound = None if error.low is None or error.high is None else max(abs(error.low), abs(error.high))
+            add(f"abs_{error.name}", f"the absolute value of {error.name}: how far {other.name} is from "
+                f"{reference.name}", "magnitude", (), 0.0 if bound is not None else None, bound,
+                base=error.name, operands=(error,))
     for quantity in changing:
         if quantity.kind == "norm":  # the change of a length is mostly a speed the layout already names
             continue

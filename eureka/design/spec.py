@@ -12,8 +12,10 @@ Nothing here knows any particular task:
 
 - quantities come from the task's own observation layout text (``context.observation``: lines
   such as ``obs[:, 2]: arm angle in radians, in [-0.5, 0.5]``), plus generic derived ones
-  (the magnitude of each, the angle atan2(sin X, cos X) where two columns are cos(X), sin(X), and
-  relations between vector groups and references: see eureka.design.quantities);
+  (the magnitude of each, the angle atan2(sin X, cos X) where two columns are cos(X), sin(X),
+  relations between vector groups and references: see eureka.design.quantities; counts,
+  positions and distances in a described grid: eureka.design.blocks), and the task's named
+  state (``context.state``: eureka.design.named_state);
 - a spec may define one "custom" quantity, a short array expression over obs, next_obs and
   action, admitted by an AST allowlist (eureka.design.custom_expression) and probed on real
   transitions; terms then use it by the name "custom" like any other quantity;
@@ -171,11 +173,13 @@ class Vocabulary:
     def schema(self) -> dict[str, Any]:
         """The JSON schema of a spec (for constrained decoding; property order is the output order).
 
-        One alternative per ending, so that a grammar never offers a term the ending rules out.
+        One alternative per ending, so that a grammar never offers a term the ending rules out,
+        and per presence of the custom quantity: a term may name "custom" only in a spec that
+        defines it (an optional field let the model skip it and then use it: a run on a task with
+        an image observation had 12 of 12 samples refused for that).
         """
-        names = [q.name for q in self.quantities] + [CUSTOM]
+        names = [q.name for q in self.quantities]
         fields: dict[str, dict[str, Any]] = {
-            "quantity": {"type": "string", "enum": names},
             "toward": {"anyOf": [{"type": "number"}, {"type": "string", "enum": list(DIRECTIONS)}]},
             "target": {"type": "number"},
             "width": {"type": "string", "enum": list(WIDTHS)},
@@ -184,26 +188,34 @@ class Vocabulary:
             "weight": {"type": "string", "enum": list(WEIGHTS)},
         }
 
-        def term(kind: str) -> dict[str, Any]:
+        def term(kind: str, custom: bool) -> dict[str, Any] | None:
             properties: dict[str, Any] = {"kind": {"type": "string", "const": kind}}
-            properties.update({key: fields[key] for key in FIELDS[kind][1:]})
-            if kind == "progress":  # a potential needs a value before the step: no per-transition quantity
-                states = [q.name for q in self.quantities if not q.per_transition] + [CUSTOM]
-                properties["quantity"] = {"type": "string", "enum": states}
+            for key in FIELDS[kind][1:]:
+                if key == "quantity":
+                    # a potential needs a value before the step: no per-transition quantity
+                    allowed = [q.name for q in self.quantities if not q.per_transition] if kind == "progress" else names
+                    allowed = allowed + ([CUSTOM] if custom else [])
+                    if not allowed:
+                        return None
+                    properties[key] = {"type": "string", "enum": allowed}
+                else:
+                    properties[key] = fields[key]
             return {"type": "object", "properties": properties, "required": list(FIELDS[kind]),
                     "additionalProperties": False}
 
-        def spec(endings: list[str]) -> dict[str, Any]:
-            items = [term(kind) for kind in self.kinds_for(endings[0])]
-            return {"type": "object",
-                    "properties": {"ends_on": {"type": "string", "enum": endings},
-                                   CUSTOM: {"type": "string", "minLength": 1,
-                                            "maxLength": custom_expression.MAX_LENGTH},
-                                   "terms": {"type": "array", "items": {"anyOf": items},
-                                             "minItems": 1, "maxItems": self.max_terms}},
-                    "required": ["ends_on", "terms"], "additionalProperties": False}
+        def spec(endings: list[str], custom: bool) -> dict[str, Any]:
+            items = [t for kind in self.kinds_for(endings[0]) if (t := term(kind, custom)) is not None]
+            properties: dict[str, Any] = {"ends_on": {"type": "string", "enum": endings}}
+            if custom:
+                properties[CUSTOM] = {"type": "string", "minLength": 1, "maxLength": custom_expression.MAX_LENGTH}
+            properties["terms"] = {"type": "array", "items": {"anyOf": items}, "minItems": 1,
+                                   "maxItems": self.max_terms}
+            return {"type": "object", "properties": properties,
+                    "required": ["ends_on", CUSTOM, "terms"] if custom else ["ends_on", "terms"],
+                    "additionalProperties": False}
 
-        return {"anyOf": [spec(["failure", "success"]), spec(["success_or_failure", "time_limit_only"])]}
+        endings = (["failure", "success"], ["success_or_failure", "time_limit_only"])
+        return {"anyOf": [spec(e, custom) for custom in (False, True) for e in endings]}
 
     def validate(self, data: Any) -> tuple[Spec | None, list[str]]:
         """A spec from parsed JSON, or the problems with it as sentences (for a repair prompt).
@@ -625,7 +637,7 @@ def _edit_options(spec: Spec, vocabulary: Vocabulary) -> EditOptions:
             if other_q:
                 swap("quantity", f"{label}: quantity {other_q} instead of {term.quantity}", replace(term, quantity=other_q))
         for other_q in related.get(term.quantity or "", ()):
-            if term.kind == "progress" and vocabulary.by_name[other_q].per_transition:
+            if term.kind in ("progress", "closeness") and vocabulary.by_name[other_q].per_transition:
                 continue
             swap("quantity", f"{label}: quantity {other_q} instead of {term.quantity}", replace(term, quantity=other_q))
         if len(spec.terms) > 1:
@@ -648,14 +660,21 @@ def _related_quantities(vocabulary: Vocabulary) -> dict[str, list[str]]:
     """Per quantity, the relations that read some of its columns and the columns of a relation it
     reads: from four terms on single coordinates to the one distance between the two positions,
     and from a distance to its change over the step (or back)."""
-    relations = [q for q in vocabulary.quantities if q.kind not in ("column", "angle", "magnitude")]
+    def is_relation(q: Quantity) -> bool:
+        if q.kind == "magnitude":  # the size of a relation (how far from a reference) is one too
+            return bool(q.operands) and is_relation(q.operands[0])
+        return q.kind not in ("column", "angle")
+
+    relations = [q for q in vocabulary.quantities if is_relation(q)]
     related: dict[str, list[str]] = {}
     for q in vocabulary.quantities:
-        if not q.sources or q.kind == "magnitude":
+        if not q.sources or (q.kind == "magnitude" and is_relation(q)):
             continue
-        near = [r for r in relations if r.name != q.name and q.sources & r.sources]
-        # fewest extra columns first: a relation about this quantity before one that merely touches it
-        near.sort(key=lambda r: (len(r.sources - q.sources), r.kind != "distance", r.name))
+        near = [r for r in relations if r.name != q.name and q.sources & r.sources and r.base != q.name]
+        # fewest extra columns first: a relation about this quantity before one that merely touches
+        # it; for a magnitude (abs_x), the magnitude of a relation (how far x is from its reference)
+        near.sort(key=lambda r: (len(r.sources - q.sources), (r.kind == "magnitude") != (q.kind == "magnitude"),
+                                 r.kind != "distance", r.name))
         related[q.name] = [r.name for r in near[:MAX_RELATED]]
     return related
 
@@ -753,8 +772,13 @@ class SpecMode:
     @classmethod
     def for_task(cls, task: "TaskSpec", space: SpaceInfo, transitions: Transitions | None = None,
                  **options: Any) -> "SpecMode":
-        """Quantities from the task's observation layout (options: gamma, max_terms, semantic_checks)."""
-        return cls(derive_quantities(task.context.observation, space.obs_dim), space, transitions, **options)
+        """Quantities from the task's named state and observation layout (options: gamma, max_terms,
+        semantic_checks)."""
+        from eureka.design.named_state import state_quantities
+
+        named = state_quantities(task.context.state, space.obs_dim)
+        derived = derive_quantities(task.context.observation, space.obs_dim, reserved=[q.name for q in named])
+        return cls(named + derived, space, transitions, **options)
 
     @classmethod
     def from_layout(cls, observation: str, space: SpaceInfo, transitions: Transitions | None = None,

@@ -8,12 +8,29 @@ import gymnasium as gym
 import numpy as np
 
 from eureka.envs.base import SpaceInfo, Transitions
+from eureka.envs.fields import ObsField, fields_of_space
 from eureka.task import EnvSpec
 
 
 def make_env(spec: EnvSpec, render_mode: str | None = None) -> gym.Env:
     """The env of `spec`; a Dict or Tuple observation is flattened into one vector (keys in the
-    space's order), as rewards and policies see it."""
+    space's order), as rewards and policies see it (its fields: `observation_fields`)."""
+    env = _build(spec, render_mode)
+    if isinstance(env.observation_space, (gym.spaces.Dict, gym.spaces.Tuple)):
+        env = gym.wrappers.FlattenObservation(env)
+    return env
+
+
+def observation_fields(spec: EnvSpec) -> list[ObsField]:
+    """The named column ranges of a Dict or Tuple observation once flattened (empty for a Box)."""
+    env = _build(spec)
+    try:
+        return fields_of_space(env.observation_space)
+    finally:
+        env.close()
+
+
+def _build(spec: EnvSpec, render_mode: str | None = None) -> gym.Env:
     from eureka.envs.user import import_register
 
     import_register(spec)
@@ -28,8 +45,6 @@ def make_env(spec: EnvSpec, render_mode: str | None = None) -> gym.Env:
             env = gym.wrappers.TimeLimit(env, spec.max_episode_steps)
     else:
         env = gym.make(spec.id, max_episode_steps=spec.max_episode_steps, **kwargs)
-    if isinstance(env.observation_space, (gym.spaces.Dict, gym.spaces.Tuple)):
-        env = gym.wrappers.FlattenObservation(env)
     return env
 
 

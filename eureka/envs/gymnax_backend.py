@@ -1,7 +1,8 @@
 """Gymnax environments (the jax backend): creation, space description, random-policy
 transitions, and the trace check a jax reward must pass before it joins a population.
 
-Brax and Craftax envs (ids ``brax/<name>``, ``craftax/<name>``) come in as gymnax envs
+Brax, Craftax and xminigrid envs (ids ``brax/<name>``, ``craftax/<name>``,
+``xminigrid/<name>``) come in as gymnax envs
 through `eureka.envs.compat`.
 
 gymnax 0.0.9 merges termination and the time limit into one ``done`` flag and auto-resets
@@ -69,8 +70,8 @@ def _construct(env_id: str, kwargs: dict[str, Any]) -> Environment:
 
     if env_id not in gymnax.registered_envs:
         raise ValueError(
-            f"{env_id!r} is not a gymnax env id (and not 'module:Class', 'brax/<name>' or "
-            "'craftax/<name>')"
+            f"{env_id!r} is not a gymnax env id (and not 'module:Class', 'brax/<name>', "
+            "'craftax/<name>' or 'xminigrid/<name>')"
         )
     env, _ = gymnax.make(env_id, **kwargs)
     return env
@@ -83,7 +84,7 @@ def split_done(env: Environment, params: Any, next_state: Any, done: jax.Array):
     did. Where both happen on the same step it counts as terminated.
     """
     done = jnp.asarray(done, bool).reshape(())
-    if getattr(env, "is_terminal_task_only", False):  # brax and craftax adapters
+    if getattr(env, "is_terminal_task_only", False):  # brax, craftax, minatar and minigrid adapters
         terminated = jnp.asarray(env.is_terminal(next_state, params), bool).reshape(()) & done
         return terminated, done & ~terminated
     if not hasattr(params, "max_steps_in_episode"):

@@ -17,6 +17,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from eureka.envs.base import SpaceInfo, Transitions
+from eureka.envs.fields import ObsField
 from eureka.envs.user import EnvCodeError, UserCode, import_failure, task_folder
 from eureka.sandbox.base import JOB_FILE, Sandbox, SandboxJob, SandboxLimits
 from eureka.task import TaskSpec
@@ -49,6 +50,7 @@ class EnvReport(BaseModel):
     action_kind: Literal["discrete", "continuous"] | None = None
     action_dim: int | None = None
     array_module: Literal["numpy", "jax"] | None = None
+    obs_fields: list[ObsField] = []  # a structured observation's fields (eureka.envs.fields)
     episodes: list[EpisodeSummary] = []
     transitions_file: str | None = None
 

@@ -32,8 +32,8 @@ class LayoutPart:
 
 
 def backend_for(env_id: str) -> str:
-    """jax for gymnax ids and brax/craftax families, else gymnasium."""
-    if env_id.startswith(("brax/", "craftax/")):
+    """jax for gymnax ids and brax/craftax/xminigrid families, else gymnasium."""
+    if env_id.startswith(("brax/", "craftax/", "xminigrid/")):
         return "jax"
     if ":" in env_id:
         return "gymnasium"

@@ -37,7 +37,9 @@ def episodes_of(transitions: Transitions, success: np.ndarray) -> list[dict]:
 def main() -> None:
     scratch = scratch_from_argv()
     job = read_job(scratch)
-    from eureka.envs import sample_transitions, space_info
+    from dataclasses import asdict
+
+    from eureka.envs import observation_fields, sample_transitions, space_info
     from eureka.task import task_from_dict
     from eureka.training.fitness import success_flags
 
@@ -48,6 +50,7 @@ def main() -> None:
             importlib.import_module(name)
         stage = "construction"
         space = space_info(task.env)
+        fields = [asdict(f) for f in observation_fields(task.env)]
         stage = "reset or step"
         transitions = sample_transitions(task.env, int(job["steps"]), seed=int(job["seed"]))
         stage = "fitness.success"
@@ -64,7 +67,7 @@ def main() -> None:
     transitions.save(scratch / TRANSITIONS_FILE)
     write_result(scratch, {"ok": True, "obs_dim": space.obs_dim, "action_kind": space.action_kind,
                            "action_dim": space.action_dim, "array_module": space.array_module,
-                           "episodes": episodes_of(transitions, success),
+                           "obs_fields": fields, "episodes": episodes_of(transitions, success),
                            "transitions_file": TRANSITIONS_FILE})
 
 

@@ -1,17 +1,24 @@
-"""One generation in flight, and the novelty filter in front of its training."""
+"""One generation in flight: designing its samples and eureka's edits, and the novelty filter in
+front of its training."""
 
 from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-from eureka.design.designer import Designed, Emit
+from eureka.design.designer import Designed, Emit, IslandPrompt
+from eureka.design.llm.base import BudgetRefused
+from eureka.loop import outcomes
 from eureka.loop.database import ProgramDatabase
 from eureka.loop.tune import Variant
 from eureka.rundir.records import EventKind
 from eureka.rundir.store import RunStore
 from eureka.training.base import TrainOutcome
 from eureka.training.runner import TrainingSession
+
+if TYPE_CHECKING:
+    from eureka.loop.search import Search
 
 
 @dataclass
@@ -26,6 +33,27 @@ class Generation:
 
     def accepted(self) -> list[Designed]:
         return [d for d in self.designed if d.code is not None and d.record.status != "duplicate"]
+
+
+def design_generation(search: Search, generation: Generation, prompts: list[IslandPrompt], plan: list[str]) -> None:
+    """The model's samples, each by the designer `plan` names, spread over the islands; then
+    eureka's own edits of each parent (the first designer's prompts: the spec designer's)."""
+    for index, designer in enumerate(plan):
+        if search.budget.exhausted:
+            break
+        own = [p for p in prompts if p.designer == designer] or prompts
+        try:
+            item = search.designer.design(generation.iteration, index, own[index % len(own)])
+        except BudgetRefused:
+            break
+        search.enqueue(generation, item)
+    parents = [p for p in prompts if p.designer == prompts[0].designer]
+    edits_per_island = max(1, search.config.edits // len(parents)) if search.config.edits else 0
+    for prompt in parents:
+        for item in search.designer.edits(generation.iteration, len(generation.designed), prompt, edits_per_island):
+            search.enqueue(generation, item)
+    if search.config.with_baselines and generation.iteration == 0:
+        generation.session.submit(*outcomes.baseline_candidates(search.task, search.baselines))
 
 
 def is_novel(item: Designed, database: ProgramDatabase, store: RunStore, filters: Counter[str], emit: Emit) -> bool:

@@ -20,7 +20,7 @@ from eureka.design.llm.budget import Budget
 from eureka.envs.preflight import stop_on_env_failure
 from eureka.loop import outcomes, person, replay
 from eureka.loop.database import ProgramDatabase
-from eureka.loop.generation import Generation, is_novel
+from eureka.loop.generation import Generation, design_generation, is_novel
 from eureka.loop.select import Elite, Ranking, Selection
 from eureka.loop.tune import pick_variant, variants_of
 from eureka.rundir.records import (BestCandidate, Candidate, EventKind, FeedbackEntry, IterationSummary, Run,
@@ -55,7 +55,8 @@ class Search:
         self.iterations: list[IterationSummary] = []
         self.baselines: dict[str, float | None] = {}
         self.database = ProgramDatabase(critic.transitions, Ranking(task.fitness).better)
-        self.selection = Selection(Ranking(task.fitness), self.database, designer.prompts, config)
+        self.selection = Selection(Ranking(task.fitness), self.database, designer.prompt_sets, config,
+                                   lambda record: replay.load_elite(self.store, record.directory, task.fitness))
         self.stop_reason = "completed"
         self.distance_to_human: float | None = None
         self.pending_feedback: list[str] = []  # human feedback for the next generation's prompt
@@ -97,7 +98,7 @@ class Search:
             islands=self.selection.island_bests(), migrations=self.database.migrations,
             feedback=self.feedback_log, iterations=self.iterations, baselines=self.baselines,
             best=None if best is None else BestCandidate(candidate=best.id, fitness=best.fitness,
-                                                         directory=best.directory)))
+                                                         directory=best.directory, designer=best.designer)))
 
     def result(self) -> RunResult:
         elite, islands = self.selection.elite, self.selection.island_elites
@@ -150,11 +151,12 @@ class Search:
         return self.stop_reason in ("budget", "target")
 
     def run_iteration(self, iteration: int) -> None:
-        self.emit(EventKind.GENERATION_STARTED, iteration=iteration)
+        plan = self.designer.plan(self.config.samples)
+        self.emit(EventKind.GENERATION_STARTED, iteration=iteration, designers=dict(Counter(plan)))
         feedback, self.pending_feedback = self.pending_feedback, []
         prompts = self.selection.prompts_for_generation(feedback)
         generation = Generation(iteration, self.runner.session(self.training_progress, overlap=self.config.overlap))
-        self.design_generation(generation, prompts)
+        design_generation(self, generation, prompts, plan)
         accepted = generation.accepted()
         self.emit(EventKind.TRAINING_STARTED, iteration=iteration,
                   candidates=[d.record.id for d in accepted if d.record.id not in generation.finished])
@@ -165,30 +167,14 @@ class Search:
         best_here = self.record_generation(generation, accepted, fresh)
         if self.selection.offer(best_here):
             outcomes.write_best(self.store, best_here.record)
-            self.emit(EventKind.NEW_BEST, candidate=best_here.record.id, fitness=best_here.record.fitness)
+            self.emit(EventKind.NEW_BEST, candidate=best_here.record.id, fitness=best_here.record.fitness,
+                      designer=best_here.record.designer)
         for migration in self.selection.migrate(iteration):
             self.emit(EventKind.MIGRATION, **migration.model_dump())
         self.finish_generation(IterationSummary(
             iteration=iteration, candidates=len(generation.designed), accepted=len(accepted),
             best_candidate=best_here.record.id if best_here else None,
             best_fitness=best_here.record.fitness if best_here else None))
-
-    def design_generation(self, generation: Generation, prompts: list[IslandPrompt]) -> None:
-        """The model's samples (spread over the islands), then eureka's own edits of each parent."""
-        for index in range(self.config.samples):
-            if self.budget.exhausted:
-                break
-            try:
-                item = self.designer.design(generation.iteration, index, prompts[index % len(prompts)])
-            except BudgetRefused:
-                break
-            self.enqueue(generation, item)
-        edits_per_island = max(1, self.config.edits // len(prompts)) if self.config.edits else 0
-        for prompt in prompts:
-            for item in self.designer.edits(generation.iteration, len(generation.designed), prompt, edits_per_island):
-                self.enqueue(generation, item)
-        if self.config.with_baselines and generation.iteration == 0:
-            generation.session.submit(*outcomes.baseline_candidates(self.task, self.baselines))
 
     def enqueue(self, generation: Generation, item: Designed) -> None:
         """Start training an accepted, novel candidate and its constant variants."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Callable
 
 from eureka.config import RunConfig
 from eureka.design.designer import IslandPrompt
@@ -44,14 +45,22 @@ class Elite:
 
 
 class Selection:
-    """The best so far, each island's best, and a person's chosen parent (next generation only)."""
+    """The best so far, each island's best, and a person's chosen parent (next generation only).
 
-    def __init__(self, ranking: Ranking, database: ProgramDatabase, prompts: PromptBuilder,
-                 config: RunConfig) -> None:
+    `prompts` is one prompt builder, or the builders of several designers by name (a mixed run:
+    specs and free-form code); each island gets a prompt from each. A designer that cannot show
+    the island's best as its own reply (a spec designer, when free-form code leads) continues
+    from the best it can show, which `load` reads back from the run directory.
+    """
+
+    def __init__(self, ranking: Ranking, database: ProgramDatabase, prompts: PromptBuilder | dict[str, PromptBuilder],
+                 config: RunConfig, load: Callable[[Candidate], Elite] | None = None) -> None:
         self.ranking = ranking
         self.database = database
-        self.prompts = prompts
+        self.builders: dict[str, PromptBuilder] = prompts if isinstance(prompts, dict) else {"": prompts}
+        self.prompts = next(iter(self.builders.values()))
         self.config = config
+        self.load = load
         self.elite: Elite | None = None  # the best so far
         self.island_elites: dict[int, Elite] = {}  # the best so far of each island's own lineage
         self.chosen_parent: Elite | None = None
@@ -79,22 +88,41 @@ class Selection:
                 for island, elite in sorted(self.island_elites.items())]
 
     def prompts_for_generation(self, feedback: list[str]) -> list[IslandPrompt]:
-        """One prompt per island; feedback and a person's chosen parent go to all."""
+        """One prompt per island and designer (the first designer's islands first); feedback and
+        a person's chosen parent go to all."""
         chosen, self.chosen_parent = self.chosen_parent, None
-        return [self.island_prompt(island, chosen, feedback) for island in range(self.config.islands)]
+        return [self.island_prompt(island, chosen, feedback, designer)
+                for designer in self.builders for island in range(self.config.islands)]
 
-    def island_prompt(self, island: int, chosen: Elite | None, feedback: list[str]) -> IslandPrompt:
+    def island_prompt(self, island: int, chosen: Elite | None, feedback: list[str],
+                      designer: str | None = None) -> IslandPrompt:
         """The island's best as parent, its other elites, and the best that migrated in."""
-        parent = chosen or self.island_elites.get(island)
+        designer = next(iter(self.builders)) if designer is None else designer
+        builder = self.builders[designer]
+        parent = self.continued(chosen or self.island_elites.get(island), island, builder)
         if parent is None:
-            return IslandPrompt(island, self.prompts.initial_messages(), None, feedback)
+            return IslandPrompt(island, builder.initial_messages(), None, feedback, designer=designer)
         shown = self.config.elites_in_prompt
         others = [p for p in self.database.elites(shown, island) if p.record.id != parent.record.id]
         others = others[: max(0, shown - 1)]
         seen = {parent.record.id} | {p.record.id for p in others}
         others += [p for p in self.database.immigrants(island, 1) if p.record.id not in seen]
-        messages = self.prompts.reflection_messages(parent.reply, parent.reflection, feedback, others)
-        return IslandPrompt(island, messages, parent.record.id, feedback, parent.reply)
+        turn = builder.parent_turn(parent.reply, self.code_of(parent.record.id))
+        messages = builder.reflection_messages(turn, parent.reflection, feedback, others)
+        return IslandPrompt(island, messages, parent.record.id, feedback, parent.reply, designer=designer)
+
+    def code_of(self, candidate: str) -> str:
+        program = self.database.programs.get(candidate)
+        return program.code if program else ""
+
+    def continued(self, parent: Elite | None, island: int, builder: PromptBuilder) -> Elite | None:
+        """`parent`, or when `builder`'s designer cannot show it, the island's best that it can."""
+        if parent is None or builder.continues(self.code_of(parent.record.id)):
+            return parent
+        for program in self.database.elites(len(self.database.programs), island):
+            if self.load is not None and builder.continues(program.code):
+                return self.load(program.record)
+        return None
 
     def migrate(self, iteration: int) -> list[Migration]:
         """Every `migration_interval` generations, each island's best joins the next island's

@@ -86,6 +86,7 @@ class CandidateInfo:
     island: int = 0
     human: bool = False  # a person's reward (the candidate directory holds human.json)
     reward_sha256: str | None = None  # of reward.py as the host wrote it (eureka.rundir.integrity)
+    designer: str | None = None  # spec, code, edit or person (None: files from before the field)
 
 
 @dataclass
@@ -252,6 +253,7 @@ def _read_candidates(run_dir: Path, problems: list[str]) -> list[CandidateInfo]:
                 reward_sha256=data["reward_sha256"] if isinstance(data.get("reward_sha256"), str) else None,
                 island=int(data.get("island") or 0),
                 human=(path.parent / "human.json").is_file(),
+                designer=data["designer"] if isinstance(data.get("designer"), str) else None,
             ))
         except (RunStoreError, TypeError, ValueError) as exc:
             problems.append(str(exc) if isinstance(exc, RunStoreError) else f"{path}: {exc}")

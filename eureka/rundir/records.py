@@ -21,6 +21,9 @@ from eureka.training.base import TrainOutcome
 
 CandidateStatus = Literal["rejected", "duplicate", "trained", "failed"]
 RunStatus = Literal["running", "finished", "failed", "stopped", "waiting"]
+# who wrote a candidate: the model as a structured spec or as free-form code, eureka's own
+# structural edit of a spec, or a person (refine); None in files from before the field
+DesignerName = Literal["spec", "code", "edit", "person"]
 
 
 class _Record(BaseModel):
@@ -61,6 +64,7 @@ class EventKind(StrEnum):
     JOB_FINISHED = "job_finished"  # a job on a cluster (eureka.executor): where it ran, how long it queued
     JOB_FAILED = "job_failed"
     JOB_LOST = "job_lost"  # its node died: run again elsewhere
+    TRACKING_FAILED = "tracking_failed"  # an experiment tracker (--log) stopped; the run goes on without it
 
 
 class Event(BaseModel):
@@ -91,6 +95,7 @@ class Candidate(_Record):
     island: int = 0  # the sub-population it was designed in (runs without islands: 0)
     jobs: list[JobRecord] = Field(default_factory=list)  # where its training ran (eureka.executor)
     reward_sha256: str | None = None  # of reward.py as the host wrote it (eureka.rundir.integrity)
+    designer: DesignerName | None = None  # who wrote it (None: files from before the field)
 
 
 class CriticAttempt(_Record):
@@ -175,6 +180,7 @@ class BestCandidate(_Record):
     fitness: float | None
     directory: str
     reward: str = "best/reward.py"
+    designer: DesignerName | None = None  # who wrote the best reward (None: files from before the field)
 
 
 class FeedbackEntry(_Record):

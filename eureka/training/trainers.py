@@ -110,7 +110,25 @@ class JaxTrainer:
                                            evaluate=False)
 
 
-TRAINERS: dict[str, Trainer] = {"gymnasium": GymnasiumTrainer(), "jax": JaxTrainer()}
+@dataclass(frozen=True)
+class IsaacGymTrainer:
+    """The isaacgym backend's place in the registry. eureka does not train on Isaac Gym itself:
+    `eureka run` stops before any job (eureka.task_check); a job that gets here anyway fails
+    with the same reason. docs/isaacgym.md shows how IsaacGymEnvs' train.py (rl_games PPO) trains
+    a reward through eureka.envs.isaacgym_reward."""
+
+    backend: str = "isaacgym"
+    population: bool = False
+    default_constant_variants: int = 0
+    probe_limits: SandboxLimits = field(default_factory=SandboxLimits)
+
+    def train(self, spec: TrainJobSpec, scratch: Path) -> list[TrainOutcome]:
+        from eureka.envs.isaacgym_backend import IsaacGymUnavailable, unavailable_reason
+
+        raise IsaacGymUnavailable(unavailable_reason())
+
+
+TRAINERS: dict[str, Trainer] = {"gymnasium": GymnasiumTrainer(), "jax": JaxTrainer(), "isaacgym": IsaacGymTrainer()}
 
 
 def trainer_for(backend: str) -> Trainer:

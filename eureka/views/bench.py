@@ -31,12 +31,31 @@ def bench_table(bench: BenchResult) -> Table:
         table.add_row(task.task, task.backend, task.metric, *(_fitness(task.rewards.get(n)) for n in REWARDS),
                       score, str(task.search.tokens), f"{task.search.cost_usd:.4f}", f"{steps:,}",
                       f"{task.wall_s:.0f}")
+    table.caption = _summary_text(bench)
+    return table
+
+
+def _summary_text(bench: BenchResult) -> str:
     summary = bench.summary
     share = "-" if summary.share_at_least_human is None else f"{summary.share_at_least_human:.0%}"
     mean = "-" if summary.mean_score is None else f"{summary.mean_score:.2f}"
-    table.caption = (f"score = (F(best) - F(sparse)) / |F(human) - F(sparse)|; {summary.scored} of "
-                     f"{summary.tasks} tasks scored; score >= 1 on {share}; mean score {mean}")
-    return table
+    median = "-" if summary.median_score is None else f"{summary.median_score:.2f}"
+    return (f"score = (F(best) - F(sparse)) / |F(human) - F(sparse)|; {summary.scored} of "
+            f"{summary.tasks} tasks scored; score >= 1 on {share}; mean score {mean}, median {median}")
+
+
+def markdown_table(bench: BenchResult) -> str:
+    """The table as Markdown (bench.md), for a README or an issue: fitness per reward as mean ±
+    std over the fresh seeds, then each seed's score."""
+    lines = ["| task | backend | fitness | best | human | sparse | score | score per seed | wall |",
+             "|---|---|---|---|---|---|---|---|---|"]
+    for task in bench.tasks:
+        score = "n/a (human = sparse)" if task.score is None else f"{task.score:.2f} ± {task.score_spread or 0:.2f}"
+        per_seed = " / ".join("-" if v is None else f"{v:.2f}" for v in task.score_per_seed)
+        lines.append(f"| {task.task} | {task.backend} | {task.metric} | "
+                     + " | ".join(_fitness(task.rewards.get(n)) for n in REWARDS)
+                     + f" | {score} | {per_seed} | {task.wall_s / 60:.0f} min |")
+    return "\n".join(lines) + f"\n\n{_summary_text(bench)}\n"
 
 
 def print_bench(bench: BenchResult, console: Console | None = None) -> None:

@@ -24,6 +24,7 @@ class RunConsole:
         self.iteration: int | None = None
         self.critic_passed: dict[int, set[str]] = {}  # per generation: candidates the critic accepted
         self.nodes: dict[str, list[float]] = {}  # cluster runs: node -> [jobs, seconds run, seconds queued]
+        self.mixed = False  # this generation's samples come from more than one designer
 
     def __call__(self, kind: str, data: dict[str, Any]) -> None:
         handler = getattr(self, f"on_{kind}", None)
@@ -34,32 +35,41 @@ class RunConsole:
         self.console.print(f"[bold]eureka[/] run [cyan]{run_id}[/]: task [bold]{task}[/], model {model}, "
                            f"{iterations} iterations x {samples} samples")
 
-    def on_generation_started(self, iteration, **_) -> None:
+    def on_generation_started(self, iteration, designers=None, **_) -> None:
         self.iteration = iteration
         self.critic_passed.setdefault(iteration, set())
-        self.console.rule(f"generation {iteration}")
+        self.mixed = len(designers or {}) > 1
+        mix = " (" + ", ".join(f"{count} {name}" for name, count in designers.items()) + " samples)" \
+            if self.mixed else ""
+        self.console.rule(f"generation {iteration}{mix}")
+
+    def _who(self, designer: str | None) -> str:
+        return f" [{designer}]" if self.mixed and designer else ""
 
     def _critic_pass(self, candidate: str) -> None:
         if self.iteration is not None:
             self.critic_passed.setdefault(self.iteration, set()).add(candidate)
 
-    def on_llm_reply(self, candidate, attempt, completion_tokens, latency_s, **_) -> None:
+    def on_llm_reply(self, candidate, attempt, completion_tokens, latency_s, designer=None, **_) -> None:
         what = "reply" if attempt == 0 else f"repair {attempt}"
         speed = f", {completion_tokens / latency_s:.1f} tok/s" if latency_s > 0.5 else ""
-        self.console.print(f"  {candidate}: {what} ({completion_tokens} tokens, {latency_s:.1f} s{speed})")
+        self.console.print(f"  {candidate}{self._who(designer)}: {what} ({completion_tokens} tokens, "
+                           f"{latency_s:.1f} s{speed})", highlight=False, markup=False)
 
     def on_llm_progress(self, candidate, tokens, tokens_per_s, **_) -> None:
         if self.console.is_terminal:
             self.console.print(f"  {candidate}: generating… {tokens} tokens, {tokens_per_s:.1f} tok/s",
                                end="\r", highlight=False)
 
-    def on_critic_verdict(self, candidate, accepted, stage, problems, **_) -> None:
+    def on_critic_verdict(self, candidate, accepted, stage, problems, designer=None, fixes=(), **_) -> None:
+        who = escape(self._who(designer))
+        repaired = f" after auto-repair ({escape('; '.join(fixes))})" if fixes and self.mixed else ""
         if accepted:
             self._critic_pass(candidate)
-            self.console.print(f"  {candidate}: critic [green]accepted[/]")
+            self.console.print(f"  {candidate}{who}: critic [green]accepted[/]{repaired}", highlight=False)
         else:
             first = escape(problems[0]) if problems else "rejected"
-            self.console.print(f"  {candidate}: critic [red]rejected[/] at {stage}: {first}", highlight=False)
+            self.console.print(f"  {candidate}{who}: critic [red]rejected[/] at {stage}: {first}", highlight=False)
 
     def on_edit_designed(self, candidate, edit, accepted, stage, problems, **_) -> None:
         if accepted:
@@ -127,8 +137,12 @@ class RunConsole:
         self.console.print(f"  [yellow]job lost[/] ({module.rsplit('.', 1)[-1]}): {escape(error)}; {then}",
                            highlight=False)
 
-    def on_new_best(self, candidate, fitness, **_) -> None:
-        self.console.print(f"  [green]new best[/] {candidate}: {_fitness(fitness)}")
+    def on_tracking_failed(self, tracker, error, **_) -> None:
+        self.console.print(f"[yellow]tracking ({escape(tracker)}):[/] {escape(error)}")
+
+    def on_new_best(self, candidate, fitness, designer=None, **_) -> None:
+        self.console.print(f"  [green]new best[/] {candidate}: {_fitness(fitness)}"
+                           + (f" ({designer} designer)" if self.mixed and designer else ""))
 
     def on_target_reached(self, fitness, **_) -> None:
         self.console.print(f"[green]target reached[/] ({_fitness(fitness)}): stopping early")
@@ -166,9 +180,10 @@ class RunConsole:
             self.console.print("best per island: " + ", ".join(
                 f"{island}: {record.id} ({_fitness(record.fitness)})" for island, record in result.island_bests.items()))
         if result.best:
+            designer = f", designer: {result.best.designer}" if result.best.designer else ""
             origin = f"; eureka's structural edit of {result.best.parent_id}: {escape(result.best.edit)}" \
                 if result.best.edit else ""
             self.console.print(f"best reward: {result.store.path('best', 'reward.py')} "
-                               f"(fitness {_fitness(result.best.fitness)}{origin})")
+                               f"(fitness {_fitness(result.best.fitness)}{designer}{origin})")
         else:
             self.console.print("[red]no candidate was trained successfully[/]")

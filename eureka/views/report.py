@@ -89,6 +89,7 @@ def build_context(run: RunInfo, now: datetime | None = None) -> dict[str, Any]:
         "candidates": views,
         "charts": {v.id: training_charts(v, metric) for v in views},
         "children": {v.id: parents.count(v.id) for v in views},
+        "mixed": len({c.designer for c in run.candidates if c.designer in ("spec", "code")}) > 1,
         "reflections": [v for v in views if v.reflection],
         "feedback": [f for f in run.raw.get("feedback") or [] if isinstance(f, dict)],
         "generated": (now or datetime.now(timezone.utc)).isoformat(timespec="seconds"),

@@ -109,14 +109,14 @@ class TestProbe:
 
 class TestAutoRepair:
     def test_import_slips_and_missing_imports_are_fixed(self, space) -> None:
-        from eureka.critic.checks import repair_source
+        from eureka.critic.repair import repair_source
 
         code, fixes = repair_source("import jnp\n" + GOOD.split("\n", 1)[1], space)
         assert "import numpy as np" in code and "import jnp" not in code.splitlines()
         assert any("import numpy as np" in f for f in fixes)
 
     def test_cut_off_code_is_trimmed_to_its_last_complete_statement(self, space) -> None:
-        from eureka.critic.checks import repair_source
+        from eureka.critic.repair import repair_source
 
         cut = GOOD + "\ndef helper(x):\n    return np.clip(x, 0, "
         code, fixes = repair_source(cut, space)

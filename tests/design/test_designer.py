@@ -11,6 +11,7 @@ import pytest
 from eureka.config import PROBE_TRANSITIONS, RunConfig
 from eureka.critic.checks import Critic
 from eureka.design.designer import CodeDesigner, DesignContext, IslandPrompt, SpecDesigner, make_designer
+from eureka.design.llm.base import LLMError, ProviderUnavailable
 from eureka.design.llm.budget import Budget
 from eureka.design.llm.scripted import ScriptedClient
 from eureka.design.prompts import PromptBuilder
@@ -93,3 +94,70 @@ def test_the_spec_designer_asks_for_json_and_edits_its_parent(tmp_path: Path, pa
         assert critic_json["edit"] == item.record.edit
     assert [k for k, _ in heard].count("edit_designed") == 2
     assert CodeDesigner.edits(designer, 1, 0, IslandPrompt(0, [], "i0-c0", [], parent.reply), 2) == []
+
+
+class Recording(ScriptedClient):
+    """Scripted replies; remembers the settings of each request (a local model decodes under a
+    grammar exactly when they carry a JSON schema)."""
+
+    def __init__(self, directory: Path) -> None:
+        super().__init__(directory)
+        self.settings = []
+
+    def complete(self, messages, settings):
+        self.settings.append(settings)
+        return super().complete(messages, settings)
+
+
+def test_a_mixed_designer_asks_specs_under_the_schema_and_code_without_it(tmp_path: Path, parts) -> None:
+    from eureka.design.mixed import MixedDesigner, code_samples
+    from eureka.design.prompts import SpecPromptBuilder
+    from eureka.design.spec import SpecMode
+
+    assert [code_samples(k, 0.25) for k in (1, 2, 3, 4, 8)] == [0, 1, 1, 1, 2]
+    assert (code_samples(3, 0.5), code_samples(4, 0), code_samples(4, 1.0), code_samples(1, 0.6)) == (2, 0, 4, 1)
+    task, space, transitions, critic = parts
+    spec_mode = SpecMode.for_task(task, space, transitions)
+    spec_prompts, code_prompts = SpecPromptBuilder(task, space, spec_mode), PromptBuilder(task, space)
+    config = RunConfig(model="scripted:x", iterations=1, samples=2, mode="spec", code_share=0.5)
+    ctx, heard = context(tmp_path)
+    client = Recording(SCRIPTED / "cartpole_mixed_code_wins")
+    designer = make_designer(client, critic, spec_prompts, config, ctx, spec_mode, code_prompts)
+    assert isinstance(designer, MixedDesigner) and designer.plan(4) == ["spec", "spec", "code", "code"]
+    assert designer.prompt_sets == {"spec": spec_prompts, "code": code_prompts}
+    spec = designer.design(0, 0, IslandPrompt(0, spec_prompts.initial_messages(), None, [], designer="spec"))
+    code = designer.design(0, 1, IslandPrompt(0, code_prompts.initial_messages(), None, [], designer="code"))
+    assert (spec.record.designer, code.record.designer) == ("spec", "code")
+    assert spec.code is not None and code.code is not None and "np.cos(" in code.code
+    assert client.settings[0].json_schema is not None and client.settings[1].json_schema is None
+    assert client.settings[1].max_tokens == config.max_tokens_per_reply
+    verdicts = [data for kind, data in heard if kind == "critic_verdict"]
+    assert [v["designer"] for v in verdicts] == ["spec", "code"] and verdicts[1]["fixes"]
+    # the model does not finish a code reply (the embedded model's timeout): that sample is rejected,
+    # the run goes on; a spec it does not finish stops the run as before
+    class Slow(Recording):
+        def complete(self, messages, settings):
+            if settings.json_schema is None:
+                raise LLMError("local: no complete reply within timeout_s=300 (760 tokens generated)")
+            return super().complete(messages, settings)
+
+    slow = make_designer(Slow(SCRIPTED / "cartpole_mixed_code_wins"), critic, spec_prompts, config, ctx, spec_mode,
+                         code_prompts)
+    failed = slow.design(1, 1, IslandPrompt(0, code_prompts.initial_messages(), None, [], designer="code"))
+    assert failed.code is None and failed.record.status == "rejected" and failed.record.designer == "code"
+    assert "no complete reply" in failed.record.problems[0]
+    assert json.loads(ctx.store.path("iter_1/cand_1/critic.json").read_text())["stage"] == "extract"
+    again = slow.design(1, 1, IslandPrompt(0, code_prompts.initial_messages(), None, [], designer="code"))
+    assert again.record.status == "rejected"  # a resumed run finds it finished
+    with pytest.raises(ProviderUnavailable):
+        class Down(Recording):
+            def complete(self, messages, settings):
+                raise ProviderUnavailable("the provider is down")
+
+        make_designer(Down(SCRIPTED / "cartpole_mixed_code_wins"), critic, spec_prompts, config, ctx, spec_mode,
+                      code_prompts).design(2, 1, IslandPrompt(0, [], None, [], designer="code"))
+    # no share, or code mode: one designer
+    assert isinstance(make_designer(client, critic, spec_prompts, config.model_copy(update={"code_share": 0}), ctx,
+                                    spec_mode, code_prompts), SpecDesigner)
+    assert type(make_designer(client, critic, code_prompts, config.model_copy(update={"mode": "code"}), ctx)) \
+        is CodeDesigner

@@ -130,3 +130,60 @@ class Env:
 ''')
     assert "def __init__(self, dt=0.05, *, n=3):" in shown
     assert "reward" not in shown.lower() and "_get_rew" not in shown and "cost" not in shown
+
+
+# -- an Isaac Gym task (IsaacGymEnvs' style), read without importing it -------------------------------
+CRAWLER = "tests.data.isaac.crawler"
+
+
+def test_isaac_gym_task_loses_compute_reward_its_jit_reward_and_rew_buf_writes():
+    import importlib.util
+    import sys
+
+    from eureka.design.prompts import env_sources, static_source
+    from eureka.task import load_task
+    from tests.helpers import ROOT
+
+    original = (ROOT / "tests" / "data" / "isaac" / "crawler.py").read_text()
+    task = load_task(ROOT / "tests" / "data" / "tasks" / "isaac_crawler.yaml")
+    snippets = env_sources(task)
+    assert [s.name for s in snippets] == [f"{CRAWLER}:Crawler", f"{CRAWLER}:compute_crawler_observations"]
+    assert CRAWLER not in sys.modules  # read from the file: importing it would import Isaac Gym
+    if importlib.util.find_spec("isaacgym") is None:
+        with pytest.raises(ImportError):
+            original_source(f"{CRAWLER}:Crawler")
+    task_class, observations = (s.code for s in snippets)
+    for shown in (task_class, observations):
+        ast.parse(shown)
+        for gone in ("rew_buf", "compute_reward", "compute_crawler_reward", "heading_reward", "death_cost",
+                     "actionsCost", "electricity_cost", "alive_bonus", "rewardScale", "reward_scale",
+                     "episode_cumulative", "potentials - self.prev_potentials", "'''", "#"):
+            assert gone not in shown, gone
+    for reward in ("progress_reward + alive_bonus + up_reward + heading_reward",
+                   "self.rew_buf[:] *= self.reward_scale", "self.compute_reward(self.actions)"):
+        assert squeeze(reward) in squeeze(original)
+    # the dynamics, observations and resets stay, and so does the jit decorator
+    for kept in ("self.compute_observations()", "self.reset_idx(env_ids)", "def pre_physics_step(self, actions):",
+                 "self.gym.set_dof_actuation_force_tensor(self.sim, gymtorch.unwrap_tensor(forces))",
+                 "self.progress_buf[env_ids] = 0", "self.termination_height = self.cfg['env']['terminationHeight']"):
+        assert squeeze(kept) in squeeze(task_class), kept
+    assert observations.startswith("@torch.jit.script\ndef compute_crawler_observations(")
+    assert "potentials = -torch.norm(to_target, p=2, dim=-1) / dt" in observations
+    assert static_source(f"{CRAWLER}:Crawler.reset_idx").lstrip().startswith("def reset_idx(self, env_ids):")
+    with pytest.raises(LookupError, match="no class or function 'Crawler.missing'"):
+        static_source(f"{CRAWLER}:Crawler.missing")
+    with pytest.raises(ImportError, match="no Python source file"):
+        static_source("tests.data.isaac.nothing_here:Crawler")
+
+
+def test_a_mixed_tuple_target_keeps_the_reset_and_loses_the_reward():
+    shown = without_reward('''
+def post_physics_step(self):
+    self.progress_buf += 1
+    self.rew_buf[:], self.reset_buf[:] = compute_ant_reward(self.obs_buf, self.reset_buf)
+    self.compute_reward(self.actions)
+    self.compute_observations()
+''')
+    ast.parse(shown)
+    assert "_, self.reset_buf[:] = ...(self.obs_buf, self.reset_buf)" in shown
+    assert "compute_reward" not in shown and "self.compute_observations()" in shown

@@ -217,3 +217,33 @@ def test_the_jax_point_goal_task_offers_the_distance_and_its_reward_runs_on_the_
     reward = jax.jit(lambda o, a, n, t: load_reward_source(compiled.code)(o, a, n, t)[0])
     total = np.asarray(reward(transitions.obs, transitions.action, transitions.next_obs, transitions.terminated))
     assert total.shape == (128,) and np.all(np.isfinite(total)) and np.ptp(total) > 0
+
+
+def test_how_far_from_a_reference_is_a_quantity_and_an_edit_reaches_it():
+    """A made-up layout (not a test task): an altitude with a desired altitude, and a yaw with a
+    desired yaw. Each error gets its size (abs), and a term on a single quantity's size can be
+    swapped for the size of its error."""
+    from eureka.design.spec import SpaceInfo
+
+    layout = ("obs[:, 0]: altitude of the drone in metres, in [0, 10]\n"
+              "obs[:, 1]: desired altitude of the drone in metres, in [2, 8]\n"
+              "obs[:, 2]: cos(yaw), in [-1, 1]; yaw is the heading of the drone\n"
+              "obs[:, 3]: sin(yaw), in [-1, 1]\n"
+              "obs[:, 4]: desired yaw in radians, in [-3.1416, 3.1416]\n")
+    mode = SpecMode.from_layout(layout, SpaceInfo(5, "continuous", 2, "numpy"))
+    by_name = mode.vocabulary.by_name
+    altitude_error, yaw_error = by_name["abs_altitude_drone_minus_desired_altitude_drone"], by_name["abs_yaw_minus_desired_yaw"]
+    assert (altitude_error.low, altitude_error.high) == (0.0, 8.0)
+    assert yaw_error.high == pytest.approx(math.pi)
+    reward = load_reward_source(mode.compile_reply(json.dumps({"ends_on": "time_limit_only", "terms": [
+        {"kind": "keep_small", "quantity": yaw_error.name, "weight": "medium"}]})).code)
+    def cost(yaw: float, desired: float) -> float:
+        state = np.array([[5.0, 5.0, math.cos(yaw), math.sin(yaw), desired]], np.float32)
+        return float(reward(state, np.zeros((1, 2), np.float32), state, np.zeros(1, bool))[0][0])
+
+    assert cost(0.0, 0.0) == pytest.approx(0.0, abs=1e-6)
+    assert cost(3.0, -3.0) > cost(1.5, -1.5)  # wrapped: 3 and -3 are 0.28 apart, 1.5 and -1.5 are 3
+    spec = Spec("time_limit_only", (Term("closeness", "medium", quantity="abs_yaw", target=0.1, width="narrow"),))
+    swaps = {e.description for seed in range(4) for e in structural_edits(spec, mode.vocabulary, count=4, seed=seed)}
+    assert any("quantity abs_yaw_minus_desired_yaw instead of abs_yaw" in d for d in swaps)
+    assert not any("quantity change_" in d for d in swaps)  # a closeness target on a per-step change means little

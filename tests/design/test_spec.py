@@ -124,24 +124,28 @@ def test_no_layout_still_names_every_column():
 
 def test_structured_mode_knows_no_task_by_name():
     """The gains must come from the loop: no shipped task's words in the mode's code or prompts."""
-    words = re.compile(r"\b(?:cart|pole|pendulum|mountain|theta|velocity|hill|flag|valley|torque)\b", re.IGNORECASE)
+    words = re.compile(r"\b(?:cart|pole|pendulum|mountain|theta|velocity|hill|flag|valley|torque|craftax|minatar|"
+                       r"breakout|invaders|paddle|bricks?|aliens?|cannon|zombies?|diamonds?|crafting)\b", re.IGNORECASE)
     stages = ("design", "critic", "loop")
     sources = [path for stage in stages for path in sorted((ROOT / "eureka" / stage).rglob("*.py"))]
     sources += sorted(PROMPTS_DIR.glob("*.j2"))
     found = {str(p.relative_to(ROOT)): words.findall(p.read_text()) for p in sources}
     assert len(sources) >= 20 and not any(found.values()), {k: v for k, v in found.items() if v}
-    for module in ("design/quantities.py", "design/custom_expression.py", "loop/reflect.py"):
-        assert ROOT / "eureka" / module in sources  # the relations, the custom quantity, the reflection
+    for module in ("design/quantities.py", "design/custom_expression.py", "loop/reflect.py", "design/blocks.py",
+                   "design/named_state.py"):
+        assert ROOT / "eureka" / module in sources  # relations, custom quantity, reflection, grids, named state
 
 
 def test_the_module_example_runs():
     import doctest
 
     import eureka.design.custom_expression
+    import eureka.design.named_state
     import eureka.design.spec
 
     assert doctest.testmod(eureka.design.spec).failed == 0
     assert doctest.testmod(eureka.design.custom_expression).failed == 0
+    assert doctest.testmod(eureka.design.named_state).failed == 0
 
 
 # -- schema and validation ------------------------------------------------------------------
@@ -487,3 +491,24 @@ def test_a_block_of_columns_is_no_scalar_quantity_and_large_observations_name_on
                      "abs_velocity_0": (41,), "abs_velocity_1": (42,), "norm_velocity": (41, 42)}  # a line over two columns names a vector
     small = {q.name for q in derive_quantities("obs[:, 0]: height, in [0, 2]", 3)}
     assert small == {"height", "obs_1", "obs_2", "abs_obs_1", "abs_obs_2"}
+
+
+def test_the_schema_lets_a_term_name_the_custom_quantity_only_where_the_spec_defines_it():
+    import jsonschema
+
+    schema = Vocabulary(derive_quantities(MADE_UP_LAYOUT, 6), MADE_UP_SPACE).schema()
+    term = {"kind": "keep_small", "quantity": "custom", "weight": "medium"}
+    without = {"ends_on": "time_limit_only", "terms": [term]}
+    with_custom = {"ends_on": "time_limit_only", "custom": "obs[:, 0] - obs[:, 1]", "terms": [term]}
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate(without, schema)
+    jsonschema.validate(with_custom, schema)
+    named = Vocabulary(derive_quantities(MADE_UP_LAYOUT, 6), MADE_UP_SPACE).quantities[0].name
+    jsonschema.validate({"ends_on": "failure", "terms": [{"kind": "keep_small", "quantity": named, "weight": "small"}]},
+                        schema)
+    # with no quantity at all, only a defined custom quantity or the quantity-free terms remain
+    bare = Vocabulary([], MADE_UP_SPACE).schema()
+    jsonschema.validate({"ends_on": "failure", "terms": [{"kind": "per_step", "weight": "small"}]}, bare)
+    jsonschema.validate(with_custom, bare)
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate(without, bare)

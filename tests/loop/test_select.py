@@ -26,6 +26,12 @@ class Prompts:
     def reflection_messages(self, reply, reflection, feedback, others):
         return [reply, reflection.text, *feedback, *(p.record.id for p in others)]
 
+    def continues(self, code):
+        return True
+
+    def parent_turn(self, reply, code):
+        return reply
+
 
 def selection(islands: int = 1, direction: str = "maximize", target: float | None = None) -> Selection:
     ranking = Ranking(FitnessSpec(direction=direction, target=target))

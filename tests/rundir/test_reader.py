@@ -37,6 +37,7 @@ def test_a_stored_run_of_format_1_still_loads() -> None:
     assert [c.status for c in run.candidates].count("trained") == 5 and run.problems == []
     best = run.best_candidate()
     assert (best.id, best.fitness, run.best_fitness) == ("i0-c1", 53.5, 53.5)
+    assert best.designer is None  # written before candidates named their designer
     assert [c.id for c in run.lineage("i1-c2")] == ["i1-c2", "i0-c1"]
     assert run.candidate("i0-c2").fitness is None and "import of 'os'" in run.candidate("i0-c2").problems[0]
     assert run.tokens == 8001 and run.cost_usd == 0.0  # the sum over llm/*.json, as run.json says

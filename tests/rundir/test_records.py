@@ -47,6 +47,8 @@ def test_files_of_a_format_1_run_read_as_records() -> None:
         candidate = Candidate.model_validate_json((folder / "candidate.json").read_text())
         metrics = Metrics.model_validate_json((folder / "metrics.json").read_text())
         assert metrics.candidate == candidate.id and metrics.fitness == candidate.fitness
+        assert candidate.designer is None  # written before candidates named their designer
+    assert run.best is not None and run.best.designer is None
     old = json.loads((FORMAT1 / "run.json").read_text())
     assert _within(old, json.loads(run.model_dump_json()))  # no key lost or renamed (new ones have defaults)
 

@@ -354,14 +354,16 @@ def json_grammar(schema: dict):
 
 
 class TokenWatch:
-    """Counts generated tokens, reports progress and ends generation at the deadline.
+    """Counts generated tokens, reports progress and ends generation `budget_s` after the first
+    token: reading the prompt is not counted (it cannot be interrupted, its work is kept for
+    the next call's shared prefix, and on a loaded machine it alone can take minutes).
 
     llama-cpp-python calls its stopping criteria once after each sampled token, then once more
     after the loop with the same context length; a call that repeats the length is not a token.
     """
 
-    def __init__(self, deadline: float, on_progress: ProgressCallback | None) -> None:
-        self.deadline = deadline
+    def __init__(self, budget_s: float, on_progress: ProgressCallback | None) -> None:
+        self.budget_s = budget_s
         self.on_progress = on_progress
         self.tokens = 0
         self.first_token_at: float | None = None
@@ -378,7 +380,7 @@ class TokenWatch:
             self.first_token_at = now
         if self.on_progress is not None:
             self.on_progress(self.tokens, self.tokens_per_second(now))
-        self.timed_out = now > self.deadline
+        self.timed_out = now > self.first_token_at + self.budget_s
         return self.timed_out
 
     def tokens_per_second(self, now: float) -> float:
@@ -394,8 +396,10 @@ class LocalClient:
         on_progress: see `ProgressCallback`; may be reassigned between calls (one line per
             candidate, for instance).
 
-    ``settings.timeout_s`` is checked after each generated token: reading the prompt cannot be
-    interrupted. Calls from several threads take turns on the one loaded model.
+    ``settings.timeout_s`` bounds the generation, checked after each generated token; reading the
+    prompt cannot be interrupted and is not counted (see `TokenWatch`). A reply past it is cut
+    short there, as at `max_tokens` (the critic trims a cut-off tail): a slow machine costs a
+    sample, never the run. Calls from several threads take turns on the one loaded model.
     """
 
     supports_prefill = True  # a final assistant message is continued, not answered
@@ -434,7 +438,7 @@ class LocalClient:
         start = time.monotonic()
         loaded = load_model(self.model_path, self.n_ctx, self.n_threads, self.n_threads_batch)
         prompt = format_chatml(messages)
-        watch = TokenWatch(deadline=start + settings.timeout_s, on_progress=self.on_progress)
+        watch = TokenWatch(budget_s=settings.timeout_s, on_progress=self.on_progress)
         with loaded.lock:
             self._apply_threads(loaded)
             if not self.reuse_prefix:
@@ -455,9 +459,6 @@ class LocalClient:
                 )
             except ValueError as exc:  # the prompt does not fit the context window
                 raise LLMError(f"{self.model}: {exc}") from None
-        if watch.timed_out:
-            raise LLMError(f"{self.model}: no complete reply within timeout_s={settings.timeout_s:g} "
-                           f"({watch.tokens} tokens generated)")
         usage = response["usage"]
         if self.on_progress is not None:  # the exact final count (an end-of-text token was counted)
             self.on_progress(usage["completion_tokens"], watch.tokens_per_second(time.monotonic()))
