@@ -41,8 +41,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from eureka.envs.user import prepare_host, user_code  # noqa: E402
-from eureka.sandbox import make_sandbox  # noqa: E402
+from eureka.app import task_sandbox  # noqa: E402
 from eureka.task import TaskSpec, load_task  # noqa: E402
 from eureka.training.runner import CandidateCode, TrainingRunner  # noqa: E402
 
@@ -157,8 +156,7 @@ def baselines(task: TaskSpec, sandbox: str) -> dict[str, dict[str, Any]]:
     """The task's sparse and human rewards, trained with the task's settings (fitness per seed)."""
     candidates = [CandidateCode(f"baseline-{name}", task.resolve(getattr(task.baselines, name)).read_text())
                   for name in ("sparse", "human") if getattr(task.baselines, name) is not None]
-    prepare_host(task)
-    outcomes = TrainingRunner(make_sandbox(sandbox, user_code=user_code(task)), task).train(candidates)
+    outcomes = TrainingRunner(task_sandbox(task, sandbox), task).train(candidates)
     return {o.candidate_id.removeprefix("baseline-"): {"fitness": o.fitness,
                                                        "per_seed": [m.fitness for m in o.members]}
             for o in outcomes}

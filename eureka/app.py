@@ -84,6 +84,16 @@ def start_sandbox(task: TaskSpec, config: RunConfig) -> Executor:
     return executor
 
 
+def task_sandbox(task: TaskSpec, name: str):
+    """This machine's `name` sandbox showing the task's own env code, for work outside a run
+    (the bench's final training, benchmark scripts)."""
+    from eureka.envs.user import prepare_host, user_code
+    from eureka.sandbox import make_sandbox
+
+    prepare_host(task)
+    return make_sandbox(name, user_code=user_code(task))
+
+
 def probe_limits(task: TaskSpec) -> SandboxLimits:
     return trainer_for(task.env.backend).probe_limits
 

@@ -247,8 +247,7 @@ class Bench:
         return search_usage(run_dir)
 
     def final_training(self, task: TaskSpec, run_dir: Path | None, seeds: list[int]) -> dict[str, TrainOutcome]:
-        from eureka.envs.user import prepare_host, user_code
-        from eureka.sandbox import make_sandbox
+        from eureka.app import task_sandbox
         from eureka.training.runner import CandidateCode, TrainingRunner
 
         final = task.model_copy(deep=True)
@@ -265,8 +264,7 @@ class Bench:
             path = getattr(task.baselines, name)
             if path is not None:
                 codes.append(CandidateCode(name, task.resolve(path).read_text()))
-        prepare_host(task)  # the task's own env code, shown inside the sandbox as in `eureka run`
-        runner = TrainingRunner(make_sandbox(self.options.sandbox or task.sandbox, user_code=user_code(task)), final,
+        runner = TrainingRunner(task_sandbox(task, self.options.sandbox or task.sandbox), final,
                                 workers=self.options.workers)
         return {outcome.candidate_id: outcome for outcome in runner.train(codes)}
 
