@@ -73,6 +73,9 @@ if [[ "${EUREKA_SKIP_DOCKER:-0}" != 1 ]]; then
 fi
 
 # 3. bubblewrap: run a trivial job the way eureka does (nobody, all namespaces, cgroups).
+# Its syscall filter needs libseccomp's Python binding, which `pip install eureka` brings but
+# this script runs before that on a fresh machine.
+"$PYTHON" -c "import pyseccomp" 2>/dev/null || "$PYTHON" -m pip install --quiet "pyseccomp>=0.1.2"
 result=$("$PYTHON" -c 'from eureka.sandbox.bwrap import bwrap_available; ok, d = bwrap_available(); print(("ok: " if ok else "FAILED: ") + d)')
 say "bwrap: $result"
 if [[ "$result" != ok:* ]]; then
