@@ -27,7 +27,7 @@ from eureka.rundir.records import Candidate, Critic as CriticRecord, CriticAttem
 from eureka.rundir.store import RunStore
 
 if TYPE_CHECKING:
-    from eureka.design.spec import SpecMode
+    from eureka.design.spec import Edit, SpecMode
 
 Listener = Callable[[str, dict[str, Any]], None]
 Emit = Callable[..., None]  # emit(kind, **data): events.jsonl and the listener
@@ -44,6 +44,9 @@ class IslandPrompt:
     feedback: list[str]
     parent_reply: str | None = None  # the parent's reply (its spec, in structured mode)
     designer: str = ""  # the designer these messages are for (a key of `Designer.prompt_sets`)
+    # Candidates that score exactly as the parent, as (id, reply): the fitness cannot tell them
+    # apart, so eureka's edits are spread over them too (never shown to the model).
+    tied: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass
@@ -286,33 +289,45 @@ class SpecDesigner(CodeDesigner):
     def edits(self, iteration: int, first_index: int, prompt: IslandPrompt, count: int) -> list[Designed]:
         """One-step structural edits of the parent's spec (a flipped direction, another quantity,
         ...), made by eureka and checked like any candidate, so that the generation trains the
-        fix of a wrong sign even when the model picks another edit."""
+        fix of a wrong sign even when the model picks another edit. When other candidates score
+        exactly as the parent (all at the sparse reward's level, say), the edits are shared
+        between them: which of them holds the right quantity, the fitness cannot say."""
         if prompt.parent is None or prompt.parent_reply is None or count <= 0:
             return []
         from eureka.design.spec import structural_edits
 
-        spec = self.spec_mode.spec_of(prompt.parent_reply)
-        if spec is None:
-            return []
+        sources = [(prompt.parent, prompt.parent_reply), *prompt.tied][:count]
         seed = (self.config.seed or 0) * 1_000 + iteration
-        items: list[Designed] = []
-        for offset, edit in enumerate(structural_edits(spec, self.spec_mode.vocabulary, count, seed)):
-            index = first_index + offset
-            directory = self.store.candidate_dir(iteration, index)
-            reply = edit.spec.dumps()
-            code, verdict = self.check_reply(reply)
-            self.store.write_text(f"{directory}/reply.md", reply)
-            if code is not None:
-                self.store.write_text(f"{directory}/reward.py", code)
-            self.store.write_critic(directory, critic_record(verdict, [attempt_record(0, "reply.md", verdict)],
-                                                             edit=edit.description))
-            item = self.designed(iteration, index, prompt, reply, code, verdict, edit=edit.description)
-            if verdict.stage == "ranking":
-                self.context.filters["ranking"] += 1
-            self.context.emit(EventKind.EDIT_DESIGNED, candidate=item.record.id, edit=edit.description,
-                              accepted=verdict.accepted, stage=verdict.stage, problems=verdict.problems)
-            items.append(item)
-        return items
+        specs = [self.spec_mode.spec_of(reply) for _, reply in sources]
+        seen = {spec.dumps() for spec in specs if spec is not None}  # trained already: not again
+        planned: list[tuple[IslandPrompt, Edit]] = []
+        for position, ((parent, reply), spec) in enumerate(zip(sources, specs)):
+            if spec is None:
+                continue
+            share = count // len(sources) + (1 if position < count % len(sources) else 0)
+            fresh = [e for e in structural_edits(spec, self.spec_mode.vocabulary, count, seed + position)
+                     if e.spec.dumps() not in seen][:share]
+            seen.update(e.spec.dumps() for e in fresh)
+            source = prompt if position == 0 else replace(prompt, parent=parent, parent_reply=reply, tied=())
+            planned += [(source, edit) for edit in fresh]
+        return [self.designed_edit(iteration, first_index + offset, source, edit)
+                for offset, (source, edit) in enumerate(planned)]
+
+    def designed_edit(self, iteration: int, index: int, prompt: IslandPrompt, edit: Edit) -> Designed:
+        directory = self.store.candidate_dir(iteration, index)
+        reply = edit.spec.dumps()
+        code, verdict = self.check_reply(reply)
+        self.store.write_text(f"{directory}/reply.md", reply)
+        if code is not None:
+            self.store.write_text(f"{directory}/reward.py", code)
+        self.store.write_critic(directory, critic_record(verdict, [attempt_record(0, "reply.md", verdict)],
+                                                         edit=edit.description))
+        item = self.designed(iteration, index, prompt, reply, code, verdict, edit=edit.description)
+        if verdict.stage == "ranking":
+            self.context.filters["ranking"] += 1
+        self.context.emit(EventKind.EDIT_DESIGNED, candidate=item.record.id, edit=edit.description,
+                          accepted=verdict.accepted, stage=verdict.stage, problems=verdict.problems)
+        return item
 
 
 class _ProgressThrottle:

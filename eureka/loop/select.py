@@ -16,6 +16,9 @@ from eureka.rundir.records import Candidate, IslandBest, Migration
 from eureka.task import FitnessSpec
 
 
+MAX_TIED = 2  # candidates beside a tied parent whose specs eureka's edits also start from
+
+
 @dataclass(frozen=True)
 class Ranking:
     """Fitness order under the task's direction; None and non-finite values are worst."""
@@ -109,7 +112,17 @@ class Selection:
         others += [p for p in self.database.immigrants(island, 1) if p.record.id not in seen]
         turn = builder.parent_turn(parent.reply, self.code_of(parent.record.id))
         messages = builder.reflection_messages(turn, parent.reflection, feedback, others)
-        return IslandPrompt(island, messages, parent.record.id, feedback, parent.reply, designer=designer)
+        tied = () if chosen is not None else self.tied_with(parent, island, builder)
+        return IslandPrompt(island, messages, parent.record.id, feedback, parent.reply, designer=designer, tied=tied)
+
+    def tied_with(self, parent: Elite, island: int, builder: PromptBuilder) -> tuple[tuple[str, str], ...]:
+        """Up to MAX_TIED of the island's candidates that score exactly as `parent`, as (id, reply)."""
+        if self.load is None:
+            return ()
+        same = [p for p in self.database.elites(len(self.database.programs), island)
+                if p.record.id != parent.record.id and p.record.fitness == parent.record.fitness
+                and builder.continues(p.code)]
+        return tuple((p.record.id, self.load(p.record).reply) for p in same[:MAX_TIED])
 
     def code_of(self, candidate: str) -> str:
         program = self.database.programs.get(candidate)

@@ -96,6 +96,31 @@ def test_the_spec_designer_asks_for_json_and_edits_its_parent(tmp_path: Path, pa
     assert CodeDesigner.edits(designer, 1, 0, IslandPrompt(0, [], "i0-c0", [], parent.reply), 2) == []
 
 
+def test_edits_are_shared_between_candidates_that_tie_with_the_parent(tmp_path: Path, parts) -> None:
+    from eureka.design.prompts import SpecPromptBuilder
+    from eureka.design.spec import SpecMode, structural_edits
+
+    task, space, transitions, critic = parts
+    spec_mode = SpecMode.for_task(task, space, transitions)
+    prompts = SpecPromptBuilder(task, space, spec_mode)
+    config = RunConfig(model="scripted:x", iterations=1, samples=1, mode="spec", edits=3, seed=0)
+    ctx, _ = context(tmp_path)
+    designer = make_designer(ScriptedClient(SCRIPTED / "cartpole_spec"), critic, prompts, config, ctx, spec_mode)
+    parent = designer.design(0, 0, IslandPrompt(0, prompts.initial_messages(), None, []))
+    parent_spec = spec_mode.spec_of(parent.reply)
+    alone = designer.edits(1, 0, IslandPrompt(0, [], "i0-c0", [], parent.reply), 3)
+    other = alone[0].reply  # a tied candidate whose spec is the parent's first edit
+    shared = designer.edits(1, 10, IslandPrompt(0, [], "i0-c0", [], parent.reply, tied=(("i0-c1", other),)), 3)
+    assert [e.record.parent_id for e in alone] == ["i0-c0"] * 3
+    assert [e.record.parent_id for e in shared] == ["i0-c0", "i0-c0", "i0-c1"]
+    # the parent's own edits come first, less the one that is the tied candidate (trained already)
+    assert [e.reply for e in shared[:2]] == [e.reply for e in alone[1:3]]
+    replies = [e.reply for e in shared]
+    assert len(set(replies)) == 3 and parent_spec.dumps() not in replies and other not in replies
+    assert spec_mode.spec_of(shared[2].reply) in [e.spec for e in structural_edits(spec_mode.spec_of(other),
+                                                                                  spec_mode.vocabulary, 3, seed=2)]
+
+
 class Recording(ScriptedClient):
     """Scripted replies; remembers the settings of each request (a local model decodes under a
     grammar exactly when they carry a JSON schema)."""

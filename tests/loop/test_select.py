@@ -33,12 +33,13 @@ class Prompts:
         return reply
 
 
-def selection(islands: int = 1, direction: str = "maximize", target: float | None = None) -> Selection:
+def selection(islands: int = 1, direction: str = "maximize", target: float | None = None,
+              load=None) -> Selection:
     ranking = Ranking(FitnessSpec(direction=direction, target=target))
     empty = Transitions(obs=np.zeros((1, 4), np.float32), action=np.zeros(1, int), next_obs=np.zeros((1, 4), np.float32),
                         terminated=np.zeros(1, bool), truncated=np.zeros(1, bool), env_reward=np.zeros(1, np.float32))
     config = RunConfig(model="scripted:x", iterations=4, samples=2, islands=islands, elites_in_prompt=2)
-    return Selection(ranking, ProgramDatabase(empty, ranking.better), Prompts(), config)
+    return Selection(ranking, ProgramDatabase(empty, ranking.better), Prompts(), config, load)
 
 
 def test_ranking_follows_the_direction_and_puts_missing_scores_last() -> None:
@@ -89,3 +90,23 @@ def test_migration_runs_every_interval_with_islands_only() -> None:
     assert ring.migrate(0) == []  # interval 2: after generations 1, 3, ...
     moved = ring.migrate(1)
     assert {(m.candidate, m.from_island, m.to_island) for m in moved} == {("a", 0, 1), ("b", 1, 0)}
+
+
+def test_candidates_that_score_exactly_as_the_parent_come_with_it_for_edits() -> None:
+    chosen = selection(load=lambda record: elite(record.id, record.fitness, record.island))
+    items = [elite("a", 0.0), elite("b", 0.0), elite("c", 0.5), elite("d", 0.0), elite("e", 0.0), elite("f", 0.0, 1)]
+    for item in items:
+        chosen.database.add(item.record, "code")
+        chosen.update_island_elite(item)
+    prompt = chosen.prompts_for_generation([])[0]
+    assert prompt.parent == "c" and prompt.tied == ()  # a parent that leads alone
+    chosen = selection(load=lambda record: elite(record.id, record.fitness, record.island))
+    for item in items[:2] + items[3:]:
+        chosen.database.add(item.record, "code")
+        chosen.update_island_elite(item)
+    prompt = chosen.prompts_for_generation([])[0]
+    # the first of the ties leads; the next ones of its island (at most MAX_TIED) come beside it
+    assert prompt.parent == "a" and prompt.tied == (("b", "reply of b"), ("d", "reply of d"))
+    chosen.chosen_parent = elite("mine", 0.0)  # a person's choice leads alone
+    assert chosen.prompts_for_generation([])[0].tied == ()
+    assert selection().island_prompt(0, elite("x", 0.0), []).tied == ()  # nothing to load from
