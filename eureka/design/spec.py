@@ -671,10 +671,11 @@ def _related_quantities(vocabulary: Vocabulary) -> dict[str, list[str]]:
         if not q.sources or (q.kind == "magnitude" and is_relation(q)):
             continue
         near = [r for r in relations if r.name != q.name and q.sources & r.sources and r.base != q.name]
-        # fewest extra columns first: a relation about this quantity before one that merely touches
-        # it; for a magnitude (abs_x), the magnitude of a relation (how far x is from its reference)
-        near.sort(key=lambda r: (len(r.sources - q.sources), (r.kind == "magnitude") != (q.kind == "magnitude"),
-                                 r.kind != "distance", r.name))
+        # a relation about this quantity (reading all its columns) before one that merely touches
+        # it (the distance of two positions, not the length of one, for their per-axis difference),
+        # then fewest extra columns first; for a magnitude (abs_x), the magnitude of a relation (how far x is from its reference)
+        near.sort(key=lambda r: (not q.sources <= r.sources, len(r.sources - q.sources),
+                                 (r.kind == "magnitude") != (q.kind == "magnitude"), r.kind != "distance", r.name))
         related[q.name] = [r.name for r in near[:MAX_RELATED]]
     return related
 

@@ -199,6 +199,17 @@ def test_structural_edits_offer_the_distance_in_place_of_separate_coordinates(re
     assert kept and all((s.custom is not None) == any(t.quantity == "custom" for t in s.terms) for s in kept)
 
 
+def test_a_per_axis_difference_is_swapped_for_the_distance_first_not_for_one_operand(relational):
+    from eureka.design.spec import _related_quantities
+
+    task, space, transitions = relational["escort"]
+    related = _related_quantities(SpecMode.for_task(task, space, transitions).vocabulary)
+    for axis in (0, 1):
+        swaps = related[f"escort_position_minus_beacon_position_{axis}"]
+        assert swaps[0] == "distance_escort_position_beacon_position", swaps
+        assert swaps.index("distance_escort_position_beacon_position") < swaps.index("norm_escort_position")
+
+
 def test_the_jax_point_goal_task_offers_the_distance_and_its_reward_runs_on_the_env(relational):
     jax = pytest.importorskip("jax")
     from eureka.envs import gymnax_backend
