@@ -183,7 +183,7 @@ class SearchSpec(_Strict):
                               "generation in structured mode (default: 4)")
     code_share: float | None = Field(default=None, ge=0, le=1, description="share of a structured-mode "
                                      "generation's samples written as free-form code beside the specs "
-                                     "(default: 0.25 with the embedded model, else 0)")
+                                     "(default: 0, until measured; `--code-share`)")
 
 
 class LLMPrice(_Strict):
