@@ -112,7 +112,8 @@ class Selection:
         others += [p for p in self.database.immigrants(island, 1) if p.record.id not in seen]
         turn = builder.parent_turn(parent.reply, self.code_of(parent.record.id))
         messages = builder.reflection_messages(turn, parent.reflection, feedback, others)
-        tied = () if chosen is not None else self.tied_with(parent, island, builder)
+        edited = chosen is None and designer == next(iter(self.builders))  # eureka edits the first designer's parents
+        tied = self.tied_with(parent, island, builder) if edited else ()
         return IslandPrompt(island, messages, parent.record.id, feedback, parent.reply, designer=designer, tied=tied)
 
     def tied_with(self, parent: Elite, island: int, builder: PromptBuilder) -> tuple[tuple[str, str], ...]:

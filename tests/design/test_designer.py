@@ -70,16 +70,22 @@ def test_replayed_replies_are_not_asked_again(tmp_path: Path, parts) -> None:
     assert source == "replayed" and again is completion
 
 
-def test_the_spec_designer_asks_for_json_and_edits_its_parent(tmp_path: Path, parts) -> None:
+def spec_designer(tmp_path: Path, parts, edits: int):
+    """A spec designer on scripted CartPole specs: (designer, its prompts, spec mode, context, events heard)."""
     from eureka.design.prompts import SpecPromptBuilder
     from eureka.design.spec import SpecMode
 
     task, space, transitions, critic = parts
     spec_mode = SpecMode.for_task(task, space, transitions)
     prompts = SpecPromptBuilder(task, space, spec_mode)
-    config = RunConfig(model="scripted:x", iterations=1, samples=1, mode="spec", edits=2, seed=0)
+    config = RunConfig(model="scripted:x", iterations=1, samples=1, mode="spec", edits=edits, seed=0)
     ctx, heard = context(tmp_path)
     designer = make_designer(ScriptedClient(SCRIPTED / "cartpole_spec"), critic, prompts, config, ctx, spec_mode)
+    return designer, prompts, spec_mode, ctx, heard
+
+
+def test_the_spec_designer_asks_for_json_and_edits_its_parent(tmp_path: Path, parts) -> None:
+    designer, prompts, _, ctx, heard = spec_designer(tmp_path, parts, edits=2)
     assert isinstance(designer, SpecDesigner)
     settings, is_code = designer.reply_settings(expect_code=True)
     assert settings.json_schema is not None and not is_code
@@ -97,15 +103,9 @@ def test_the_spec_designer_asks_for_json_and_edits_its_parent(tmp_path: Path, pa
 
 
 def test_edits_are_shared_between_candidates_that_tie_with_the_parent(tmp_path: Path, parts) -> None:
-    from eureka.design.prompts import SpecPromptBuilder
-    from eureka.design.spec import SpecMode, structural_edits
+    from eureka.design.spec import structural_edits
 
-    task, space, transitions, critic = parts
-    spec_mode = SpecMode.for_task(task, space, transitions)
-    prompts = SpecPromptBuilder(task, space, spec_mode)
-    config = RunConfig(model="scripted:x", iterations=1, samples=1, mode="spec", edits=3, seed=0)
-    ctx, _ = context(tmp_path)
-    designer = make_designer(ScriptedClient(SCRIPTED / "cartpole_spec"), critic, prompts, config, ctx, spec_mode)
+    designer, prompts, spec_mode, _, _ = spec_designer(tmp_path, parts, edits=3)
     parent = designer.design(0, 0, IslandPrompt(0, prompts.initial_messages(), None, []))
     parent_spec = spec_mode.spec_of(parent.reply)
     alone = designer.edits(1, 0, IslandPrompt(0, [], "i0-c0", [], parent.reply), 3)
