@@ -27,7 +27,8 @@ from eureka.rundir.records import Candidate, Critic as CriticRecord, CriticAttem
 from eureka.rundir.store import RunStore
 
 if TYPE_CHECKING:
-    from eureka.design.spec import Edit, SpecMode
+    from eureka.design.edits import Edit
+    from eureka.design.spec import SpecMode
 
 Listener = Callable[[str, dict[str, Any]], None]
 Emit = Callable[..., None]  # emit(kind, **data): events.jsonl and the listener
@@ -291,10 +292,11 @@ class SpecDesigner(CodeDesigner):
         ...), made by eureka and checked like any candidate, so that the generation trains the
         fix of a wrong sign even when the model picks another edit. When other candidates score
         exactly as the parent (all at the sparse reward's level, say), the edits are shared
-        between them: which of them holds the right quantity, the fitness cannot say."""
+        between them: which of them holds the right quantity, the fitness cannot say, so theirs
+        isolate one of their terms first."""
         if prompt.parent is None or prompt.parent_reply is None or count <= 0:
             return []
-        from eureka.design.spec import structural_edits
+        from eureka.design.edits import structural_edits
 
         sources = [(prompt.parent, prompt.parent_reply), *prompt.tied][:count]
         seed = (self.config.seed or 0) * 1_000 + iteration
@@ -305,8 +307,8 @@ class SpecDesigner(CodeDesigner):
             if spec is None:
                 continue
             share = count // len(sources) + (1 if position < count % len(sources) else 0)
-            fresh = [e for e in structural_edits(spec, self.spec_mode.vocabulary, count, seed + position)
-                     if e.spec.dumps() not in seen][:share]
+            offered = structural_edits(spec, self.spec_mode.vocabulary, count, seed + position, isolate=position > 0)
+            fresh = [e for e in offered if e.spec.dumps() not in seen][:share]
             seen.update(e.spec.dumps() for e in fresh)
             source = prompt if position == 0 else replace(prompt, parent=parent, parent_reply=reply, tied=())
             planned += [(source, edit) for edit in fresh]

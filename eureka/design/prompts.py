@@ -181,7 +181,7 @@ class SpecPromptBuilder:
         ready-made edits of the parent's spec to choose from."""
         import zlib
 
-        from eureka.design.spec import edits
+        from eureka.design.edits import edits
 
         elites = []
         for elite in other_elites or []:

@@ -103,7 +103,7 @@ def test_the_spec_designer_asks_for_json_and_edits_its_parent(tmp_path: Path, pa
 
 
 def test_edits_are_shared_between_candidates_that_tie_with_the_parent(tmp_path: Path, parts) -> None:
-    from eureka.design.spec import structural_edits
+    from eureka.design.edits import structural_edits
 
     designer, prompts, spec_mode, _, _ = spec_designer(tmp_path, parts, edits=3)
     parent = designer.design(0, 0, IslandPrompt(0, prompts.initial_messages(), None, []))
@@ -117,8 +117,13 @@ def test_edits_are_shared_between_candidates_that_tie_with_the_parent(tmp_path: 
     assert [e.reply for e in shared[:2]] == [e.reply for e in alone[1:3]]
     replies = [e.reply for e in shared]
     assert len(set(replies)) == 3 and parent_spec.dumps() not in replies and other not in replies
-    assert spec_mode.spec_of(shared[2].reply) in [e.spec for e in structural_edits(spec_mode.spec_of(other),
-                                                                                  spec_mode.vocabulary, 3, seed=2)]
+    # the tied candidate's edit isolates one of its terms (keeps one alone or drops one): the first
+    # such edit of its spec that the parent's edits did not make already
+    isolating = structural_edits(spec_mode.spec_of(other), spec_mode.vocabulary, 3, seed=2, isolate=True)
+    planned = {spec_mode.spec_of(e.reply) for e in shared[:2]}
+    first_new = next(e for e in isolating if e.spec not in planned)
+    assert spec_mode.spec_of(shared[2].reply) == first_new.spec
+    assert shared[2].record.edit.startswith(("keep only term", "drop term"))
 
 
 class Recording(ScriptedClient):

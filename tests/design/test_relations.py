@@ -11,7 +11,8 @@ import numpy as np
 import pytest
 
 from eureka.design import custom_expression
-from eureka.design.spec import SpecMode, Spec, Term, structural_edits
+from eureka.design.edits import structural_edits
+from eureka.design.spec import SpecMode, Spec, Term
 from eureka.envs.base import SpaceInfo
 from eureka.envs.gymnasium_backend import sample_transitions, space_info
 from eureka.reward import load_reward
@@ -199,8 +200,46 @@ def test_structural_edits_offer_the_distance_in_place_of_separate_coordinates(re
     assert kept and all((s.custom is not None) == any(t.quantity == "custom" for t in s.terms) for s in kept)
 
 
+def test_reshape_edits_pay_for_the_same_goal_another_way(relational):
+    """A closeness target near the end of a distance's range is "as low as it goes": the edits
+    offer progress toward lower and keep_small on the same distance; a signed angle difference
+    with a goal inside its range gets progress toward that value, not toward an end."""
+    def reshaped(name: str, term: Term) -> set[tuple]:
+        task, space, transitions = relational[name]
+        vocabulary = SpecMode.for_task(task, space, transitions).vocabulary
+        offered = structural_edits(Spec("time_limit_only", (term,)), vocabulary, count=40, seed=0)
+        return {(t.kind, t.toward, t.target) for e in offered if not e.description.startswith("add")
+                for t in e.spec.terms if t.quantity == term.quantity}
+
+    distance = "distance_escort_position_beacon_position"
+    near = reshaped("escort", Term("closeness", "large", quantity=distance, target=0.08, width="wide"))
+    assert {("progress", "lower", None), ("keep_small", None, None)} <= near
+    error = "psi_minus_target_heading"
+    facing = reshaped("heading", Term("closeness", "medium", quantity=error, target=0.0, width="medium"))
+    assert {("progress", 0.0, None), ("keep_small", None, None)} <= facing
+    assert not {("progress", "lower", None), ("progress", "higher", None)} & facing
+    toward = reshaped("escort", Term("progress", "medium", quantity=distance, toward="lower"))
+    assert {("closeness", None, 0.0), ("keep_small", None, None)} <= toward
+
+
+def test_edits_of_a_tied_spec_isolate_its_relation_first(relational):
+    """When the fitness cannot tell specs apart, a tied spec's first edit keeps its relation
+    alone (or drops the other term), not a flip of a term that may be the wrong one."""
+    task, space, transitions = relational["escort"]
+    vocabulary = SpecMode.for_task(task, space, transitions).vocabulary
+    distance = Term("progress", "medium", quantity="distance_escort_position_beacon_position", toward="lower")
+    mixed = Spec("time_limit_only", (Term("progress", "medium", quantity="norm_escort_position", toward="higher"),
+                                     distance, Term("action_cost", "small")))
+    first = structural_edits(mixed, vocabulary, count=1, seed=0, isolate=True)[0]
+    assert first.spec.terms == (distance,) and first.description.startswith("keep only term 2")
+    pair = Spec("time_limit_only", mixed.terms[:2])
+    first = structural_edits(pair, vocabulary, count=1, seed=0, isolate=True)[0]
+    assert first.spec.terms == (distance,) and first.description.startswith("drop term 1")
+    assert ": toward" in structural_edits(pair, vocabulary, count=1, seed=0)[0].description  # a flip first
+
+
 def test_a_per_axis_difference_is_swapped_for_the_distance_first_not_for_one_operand(relational):
-    from eureka.design.spec import _related_quantities
+    from eureka.design.edits import _related_quantities
 
     task, space, transitions = relational["escort"]
     related = _related_quantities(SpecMode.for_task(task, space, transitions).vocabulary)

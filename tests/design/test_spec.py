@@ -14,6 +14,7 @@ from eureka.critic.checks import static_problems
 from eureka.envs import sample_transitions, space_info
 from eureka.envs.base import SpaceInfo, Transitions
 from eureka.design.llm.base import GenerationSettings, Message
+from eureka.design.edits import edits
 from eureka.design.prompts import PROMPTS_DIR, SpecPromptBuilder
 from eureka.reward import load_reward
 from eureka.design.spec import (
@@ -22,7 +23,6 @@ from eureka.design.spec import (
     SpecMode,
     Vocabulary,
     derive_quantities,
-    edits,
     named_constants,
     parse_reply,
     spec_of_code,
@@ -348,7 +348,13 @@ def test_edits_are_valid_one_step_variants(shipped):
         changed_terms = len(set(option.spec.terms) ^ set(parent.terms))
         assert (option.spec.ends_on != parent.ends_on) + changed_terms in (1, 2), option  # a swap counts twice
     kinds = {o.description.split(" ")[0] for o in options}
-    assert {"ends_on", "add", "drop", "term"} <= kinds  # every kind of edit, before a second of any
+    assert {"add", "drop", "term"} <= kinds  # every kind of edit, before a second of any
+    assert "ends_on" not in kinds  # without an episode_end or per_step term, the ending changes no reward
+    with_end = mode.vocabulary.validate(cart({"kind": "per_step", "weight": "medium"},
+                                             {"kind": "keep_small", "quantity": "pole_angle", "weight": "small"},
+                                             ends_on="failure"))[0]
+    endings = {o.spec.ends_on for o in edits(with_end, mode.vocabulary, 40, seed=0)} - {"failure"}
+    assert endings  # a per_step term's sign follows from the ending: other endings are other rewards
 
 
 # -- named constants ------------------------------------------------------------------------
