@@ -134,7 +134,7 @@ def test_structured_mode_knows_no_task_by_name():
     found = {str(p.relative_to(ROOT)): words.findall(p.read_text()) for p in sources}
     assert len(sources) >= 20 and not any(found.values()), {k: v for k, v in found.items() if v}
     for module in ("design/quantities.py", "design/custom_expression.py", "loop/reflect.py", "design/blocks.py",
-                   "design/named_state.py", "design/mixed.py", "critic/repair.py"):
+                   "design/named_state.py", "design/mixed.py", "critic/repair.py", "design/edits.py"):
         assert ROOT / "eureka" / module in sources  # relations, custom quantity, reflection, grids, named state
 
 
