@@ -249,24 +249,50 @@ def test_a_per_axis_difference_is_swapped_for_the_distance_first_not_for_one_ope
         assert swaps.index("distance_escort_position_beacon_position") < swaps.index("norm_escort_position")
 
 
-def test_the_jax_point_goal_task_offers_the_distance_and_its_reward_runs_on_the_env(relational):
+JAX_TASKS = {  # jax test task -> (its gymnasium twin, a spec on the relation it needs)
+    "point_goal_jax": ("point_goal", [
+        {"kind": "progress", "quantity": "distance_position_point_position_goal", "toward": "lower", "weight": "medium"},
+        {"kind": "keep_small", "quantity": "norm_speed_point", "weight": "small"}]),
+    "heading_jax": ("heading", [
+        {"kind": "closeness", "quantity": "psi_minus_target_heading", "target": 0, "width": "medium", "weight": "medium"},
+        {"kind": "keep_small", "quantity": "turn_rate_body", "weight": "small"}]),
+}
+
+
+@pytest.mark.parametrize("name", JAX_TASKS)
+def test_a_jax_relational_task_offers_its_relation_and_the_reward_runs_on_the_env(relational, name):
     jax = pytest.importorskip("jax")
     from eureka.envs import gymnax_backend
 
-    task = load_task(TASKS / "point_goal_jax.yaml")
+    twin, terms = JAX_TASKS[name]
+    task = load_task(TASKS / f"{name}.yaml")
     space = gymnax_backend.space_info(task.env)
     transitions = gymnax_backend.sample_transitions(task.env, 128)
     mode = SpecMode.for_task(task, space, transitions)
-    numpy_task, numpy_space, _ = relational["point_goal"]
+    numpy_task, numpy_space, _ = relational[twin]
     assert [q.name for q in mode.quantities] == [q.name for q in SpecMode.for_task(numpy_task, numpy_space).quantities]
-    reply = {"ends_on": "time_limit_only", "terms": [
-        {"kind": "progress", "quantity": "distance_position_point_position_goal", "toward": "lower", "weight": "medium"},
-        {"kind": "keep_small", "quantity": "norm_speed_point", "weight": "small"}]}
-    compiled = mode.compile_reply(json.dumps(reply))
+    compiled = mode.compile_reply(json.dumps({"ends_on": "time_limit_only", "terms": terms}))
     assert compiled.problems == [] and "import jax.numpy as jnp" in compiled.code
     reward = jax.jit(lambda o, a, n, t: load_reward_source(compiled.code)(o, a, n, t)[0])
     total = np.asarray(reward(transitions.obs, transitions.action, transitions.next_obs, transitions.terminated))
     assert total.shape == (128,) and np.all(np.isfinite(total)) and np.ptp(total) > 0
+
+
+def test_the_heading_env_is_the_same_on_both_backends():
+    """The same start and torques give the same observations and scores on gymnasium and jax."""
+    jax = pytest.importorskip("jax")
+    from tests.data.envs.relational import HeadingEnv
+    from tests.data.envs.relational_jax import HeadingJax, HeadingState
+
+    numpy_env, jax_env = HeadingEnv(), HeadingJax()
+    numpy_env.reset(seed=0)
+    state = HeadingState(heading=jax.numpy.float32(numpy_env.heading), turn=jax.numpy.float32(0.0),
+                         target=jax.numpy.float32(numpy_env.target), time=0)
+    for torque in (1.0, 1.0, -0.5, 0.2, -1.0):
+        obs, score, _, _, _ = numpy_env.step(np.array([torque], np.float32))
+        jax_obs, state, jax_score, _, _ = jax_env.step_env(jax.random.PRNGKey(0), state, np.array([torque]),
+                                                            jax_env.default_params)
+        assert np.allclose(obs, np.asarray(jax_obs), atol=1e-4) and score == pytest.approx(float(jax_score), abs=1e-4)
 
 
 def test_how_far_from_a_reference_is_a_quantity_and_an_edit_reaches_it():
