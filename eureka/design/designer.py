@@ -32,7 +32,9 @@ if TYPE_CHECKING:
 
 Listener = Callable[[str, dict[str, Any]], None]
 Emit = Callable[..., None]  # emit(kind, **data): events.jsonl and the listener
+Admit = Callable[["Designed"], bool]  # takes a designed edit; whether it will train
 CODE_PREFILL = "```python\n"
+SPARE_EDITS = 2  # edits made per edit trained, at most: a rejected or duplicate one leaves its place
 
 
 @dataclass(frozen=True)
@@ -101,8 +103,10 @@ class Designer(Protocol):
     def design(self, iteration: int, index: int, prompt: IslandPrompt) -> Designed:
         """One candidate of `prompt`'s island (repaired as often as allowed)."""
 
-    def edits(self, iteration: int, first_index: int, prompt: IslandPrompt, count: int) -> list[Designed]:
-        """Candidates eureka makes itself from the parent (structured mode), checked like any."""
+    def edits(self, iteration: int, first_index: int, prompt: IslandPrompt, count: int,
+              admit: Admit | None = None) -> list[Designed]:
+        """Candidates eureka makes itself from the parent (structured mode), checked like any;
+        `admit` takes each as it is made and says whether it trains (see SpecDesigner.edits)."""
 
     def person(self, iteration: int, code: str, reply: str, parent: str | None) -> Designed:
         """A reward a person wrote, checked like any candidate."""
@@ -139,7 +143,8 @@ class CodeDesigner:
         """The generation settings of a request, and whether its reply is a code block."""
         return self.config.generation, expect_code
 
-    def edits(self, iteration: int, first_index: int, prompt: IslandPrompt, count: int) -> list[Designed]:
+    def edits(self, iteration: int, first_index: int, prompt: IslandPrompt, count: int,
+              admit: Admit | None = None) -> list[Designed]:
         return []  # free-form code has no spec to edit
 
     def ask(self, purpose: str, messages: list[Message], candidate_id: str,
@@ -287,13 +292,19 @@ class SpecDesigner(CodeDesigner):
             return self.config.generation, False
         return self.spec_mode.generation_settings(self.config.generation), False
 
-    def edits(self, iteration: int, first_index: int, prompt: IslandPrompt, count: int) -> list[Designed]:
+    def edits(self, iteration: int, first_index: int, prompt: IslandPrompt, count: int,
+              admit: Admit | None = None) -> list[Designed]:
         """One-step structural edits of the parent's spec (a flipped direction, another quantity,
         ...), made by eureka and checked like any candidate, so that the generation trains the
         fix of a wrong sign even when the model picks another edit. When other candidates score
         exactly as the parent (all at the sparse reward's level, say), the edits are shared
         between them: which of them holds the right quantity, the fitness cannot say, so theirs
-        isolate one of their terms first."""
+        isolate one of their terms first.
+
+        `admit(item)` takes each edit as it is made (the search starts its training) and says
+        whether it will train: one the critic rejects, or the same reward as a known one, leaves
+        its place to the next edit (up to SPARE_EDITS x `count` edits made in all). Without it,
+        every edit the critic accepts counts."""
         if prompt.parent is None or prompt.parent_reply is None or count <= 0:
             return []
         from eureka.design.edits import structural_edits
@@ -302,18 +313,24 @@ class SpecDesigner(CodeDesigner):
         seed = (self.config.seed or 0) * 1_000 + iteration
         specs = [self.spec_mode.spec_of(reply) for _, reply in sources]
         seen = {spec.dumps() for spec in specs if spec is not None}  # trained already: not again
-        planned: list[tuple[IslandPrompt, Edit]] = []
+        admit = admit or (lambda item: item.code is not None)
+        made: list[Designed] = []
         for position, ((parent, reply), spec) in enumerate(zip(sources, specs)):
             if spec is None:
                 continue
             share = count // len(sources) + (1 if position < count % len(sources) else 0)
-            offered = structural_edits(spec, self.spec_mode.vocabulary, count, seed + position, isolate=position > 0)
-            fresh = [e for e in offered if e.spec.dumps() not in seen][:share]
-            seen.update(e.spec.dumps() for e in fresh)
+            offered = structural_edits(spec, self.spec_mode.vocabulary, SPARE_EDITS * count, seed + position,
+                                       isolate=position > 0)
             source = prompt if position == 0 else replace(prompt, parent=parent, parent_reply=reply, tied=())
-            planned += [(source, edit) for edit in fresh]
-        return [self.designed_edit(iteration, first_index + offset, source, edit)
-                for offset, (source, edit) in enumerate(planned)]
+            admitted = 0
+            for edit in (e for e in offered if e.spec.dumps() not in seen):
+                if admitted == share or len(made) == SPARE_EDITS * count:
+                    break
+                seen.add(edit.spec.dumps())
+                item = self.designed_edit(iteration, first_index + len(made), source, edit)
+                made.append(item)
+                admitted += admit(item)
+        return made
 
     def designed_edit(self, iteration: int, index: int, prompt: IslandPrompt, edit: Edit) -> Designed:
         directory = self.store.candidate_dir(iteration, index)

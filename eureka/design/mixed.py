@@ -14,8 +14,8 @@ from __future__ import annotations
 import math
 
 from eureka.critic.checks import CriticVerdict
-from eureka.design.designer import (CodeDesigner, Designed, DesignContext, IslandPrompt, SpecDesigner, attempt_record,
-                                    critic_record)
+from eureka.design.designer import (Admit, CodeDesigner, Designed, DesignContext, IslandPrompt, SpecDesigner,
+                                    attempt_record, critic_record)
 from eureka.design.llm.base import LLMClient, LLMError, ProviderUnavailable
 from eureka.design.prompts import PromptBuilder
 
@@ -80,8 +80,9 @@ class MixedDesigner:
         store.write_critic(directory, critic_record(verdict, [attempt_record(0, "reply.md", verdict)]))
         return self.code.designed(iteration, index, prompt, reply, None, verdict)
 
-    def edits(self, iteration: int, first_index: int, prompt: IslandPrompt, count: int) -> list[Designed]:
-        return self.spec.edits(iteration, first_index, prompt, count)
+    def edits(self, iteration: int, first_index: int, prompt: IslandPrompt, count: int,
+              admit: Admit | None = None) -> list[Designed]:
+        return self.spec.edits(iteration, first_index, prompt, count, admit)
 
     def person(self, iteration: int, code: str, reply: str, parent: str | None) -> Designed:
         return self.spec.person(iteration, code, reply, parent)

@@ -49,9 +49,9 @@ def design_generation(search: Search, generation: Generation, prompts: list[Isla
         search.enqueue(generation, item)
     parents = [p for p in prompts if p.designer == prompts[0].designer]
     edits_per_island = max(1, search.config.edits // len(parents)) if search.config.edits else 0
-    for prompt in parents:
-        for item in search.designer.edits(generation.iteration, len(generation.designed), prompt, edits_per_island):
-            search.enqueue(generation, item)
+    for prompt in parents:  # each edit starts training as it is made; a duplicate leaves its place to the next
+        search.designer.edits(generation.iteration, len(generation.designed), prompt, edits_per_island,
+                              admit=lambda item: search.enqueue(generation, item))
     if search.config.with_baselines and generation.iteration == 0:
         generation.session.submit(*outcomes.baseline_candidates(search.task, search.baselines))
 

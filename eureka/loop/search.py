@@ -176,15 +176,16 @@ class Search:
             best_candidate=best_here.record.id if best_here else None,
             best_fitness=best_here.record.fitness if best_here else None))
 
-    def enqueue(self, generation: Generation, item: Designed) -> None:
-        """Start training an accepted, novel candidate and its constant variants."""
+    def enqueue(self, generation: Generation, item: Designed) -> bool:
+        """Start training an accepted, novel candidate and its constant variants; whether it trains
+        (or trained before the run was interrupted)."""
         generation.designed.append(item)
         if item.code is None or not is_novel(item, self.database, self.store, self.context.filters, self.emit):
-            return
+            return False
         done = outcomes.finished_outcome(self.store, item.record)
         if done is not None:
             generation.finished[item.record.id] = done
-            return
+            return True
         variants = generation.variants[item.record.id] = variants_of(item.record.id, item.code,
                                                                      self.config.constant_variants)
         directory = self.store.path(item.record.directory)
@@ -192,6 +193,7 @@ class Search:
                                   *(CandidateCode(v.id, v.code, directory / "variants" / str(k))
                                     for k, v in enumerate(variants)))
         self.emit(EventKind.TRAINING_SUBMITTED, candidate=item.record.id, variants=len(variants))
+        return True
 
     def record_generation(self, generation: Generation, accepted: list[Designed],
                           fresh: dict[str, TrainOutcome]) -> Elite | None:

@@ -126,6 +126,30 @@ def test_edits_are_shared_between_candidates_that_tie_with_the_parent(tmp_path: 
     assert shared[2].record.edit.startswith(("keep only term", "drop term"))
 
 
+def test_an_edit_that_will_not_train_leaves_its_place_to_the_next(tmp_path: Path, parts) -> None:
+    """A duplicate of a known reward (or one the critic rejects) does not use up an edit's place:
+    the next edit is made instead, up to SPARE_EDITS x count edits in all."""
+    from eureka.design.designer import SPARE_EDITS
+
+    designer, prompts, spec_mode, _, _ = spec_designer(tmp_path, parts, edits=3)
+    parent = designer.design(0, 0, IslandPrompt(0, prompts.initial_messages(), None, []))
+    plain = designer.edits(1, 0, IslandPrompt(0, [], "i0-c0", [], parent.reply), 3)
+    turned_away: list[str] = []
+
+    def admit(item) -> bool:  # the first two are "duplicates"
+        if len(turned_away) < 2:
+            turned_away.append(item.reply)
+            return False
+        return item.code is not None
+
+    made = designer.edits(1, 20, IslandPrompt(0, [], "i0-c0", [], parent.reply), 3, admit=admit)
+    assert [e.reply for e in made[:3]] == [e.reply for e in plain] and turned_away == [e.reply for e in plain[:2]]
+    assert len(made) == 5 and len({e.reply for e in made}) == 5
+    assert [e.record.index for e in made] == list(range(20, 25))
+    never = designer.edits(1, 40, IslandPrompt(0, [], "i0-c0", [], parent.reply), 3, admit=lambda item: False)
+    assert len(never) == SPARE_EDITS * 3
+
+
 class Recording(ScriptedClient):
     """Scripted replies; remembers the settings of each request (a local model decodes under a
     grammar exactly when they carry a JSON schema)."""
