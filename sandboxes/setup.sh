@@ -50,6 +50,9 @@ if [[ "${EUREKA_SKIP_DOCKER:-0}" != 1 ]]; then
     if ! timeout 10 docker info >/dev/null 2>&1; then
         say "starting dockerd (log: $DOCKERD_LOG)"
         mkdir -p "$(dirname "$DOCKERD_LOG")"
+        if ! pgrep -x dockerd >/dev/null; then  # pid files of a dockerd that died make the new one wait for its containerd
+            rm -f /var/run/docker.pid /var/run/docker/containerd/containerd.pid
+        fi
         setsid nohup dockerd >>"$DOCKERD_LOG" 2>&1 </dev/null &
         waited=0
         until timeout 5 docker info >/dev/null 2>&1; do
