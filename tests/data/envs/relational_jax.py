@@ -27,26 +27,56 @@ class PointParams(environment.EnvParams):
     max_steps_in_episode: int = 100
 
 
-class PointGoalJax(environment.Environment[PointState, PointParams]):
-    """obs: point x, y, point vx, vy, goal x, y; action: a force in [-1, 1]^2."""
+class _TimedBoxEnv(environment.Environment):
+    """What both envs share: episodes of max_steps_in_episode steps, a Box of OBS_SIZE
+    observations in [-OBS_BOUND, OBS_BOUND] and of ACTION_SIZE actions in [-1, 1]."""
+
+    OBS_SIZE: int
+    OBS_BOUND: float
+    ACTION_SIZE: int
 
     def __init__(self) -> None:
         super().__init__()
-        self.obs_shape = (6,)
+        self.obs_shape = (self.OBS_SIZE,)
 
     @property
     def default_params(self) -> PointParams:
         return PointParams()
+
+    def is_terminal(self, state: Any, params: PointParams) -> jax.Array:
+        return jnp.array(state.time >= params.max_steps_in_episode)
+
+    def transition(self, state: Any, reward: jax.Array, params: PointParams):
+        """step_env's answer for the state after a step."""
+        return (jax.lax.stop_gradient(self.get_obs(state)), jax.lax.stop_gradient(state), reward,
+                self.is_terminal(state, params), {"discount": self.discount(state, params)})
+
+    @property
+    def name(self) -> str:
+        return type(self).__name__
+
+    @property
+    def num_actions(self) -> int:
+        return self.ACTION_SIZE
+
+    def action_space(self, params: PointParams | None = None) -> spaces.Box:
+        return spaces.Box(low=-1.0, high=1.0, shape=(self.ACTION_SIZE,), dtype=jnp.float32)
+
+    def observation_space(self, params: PointParams) -> spaces.Box:
+        return spaces.Box(-self.OBS_BOUND, self.OBS_BOUND, shape=(self.OBS_SIZE,), dtype=jnp.float32)
+
+
+class PointGoalJax(_TimedBoxEnv):
+    """obs: point x, y, point vx, vy, goal x, y; action: a force in [-1, 1]^2."""
+
+    OBS_SIZE, OBS_BOUND, ACTION_SIZE = 6, 1.0, 2
 
     def step_env(self, key: jax.Array, state: PointState, action: Any, params: PointParams):
         force = jnp.clip(jnp.asarray(action, jnp.float32).reshape(2), -1.0, 1.0)
         speed = jnp.clip(0.95 * state.speed + DT * force, -1.0, 1.0)
         point = jnp.clip(state.point + DT * speed, -1.0, 1.0)
         state = PointState(point=point, speed=speed, goal=state.goal, time=state.time + 1)
-        reward = -jnp.linalg.norm(point - state.goal)
-        done = self.is_terminal(state, params)
-        return (jax.lax.stop_gradient(self.get_obs(state)), jax.lax.stop_gradient(state), reward, done,
-                {"discount": self.discount(state, params)})
+        return self.transition(state, -jnp.linalg.norm(point - state.goal), params)
 
     def reset_env(self, key: jax.Array, params: PointParams):
         point_key, goal_key = jax.random.split(key)
@@ -58,23 +88,6 @@ class PointGoalJax(environment.Environment[PointState, PointParams]):
     def get_obs(self, state: PointState, params: PointParams | None = None, key: Any = None) -> jax.Array:
         return jnp.concatenate([state.point, state.speed, state.goal]).astype(jnp.float32)
 
-    def is_terminal(self, state: PointState, params: PointParams) -> jax.Array:
-        return jnp.array(state.time >= params.max_steps_in_episode)
-
-    @property
-    def name(self) -> str:
-        return "PointGoalJax"
-
-    @property
-    def num_actions(self) -> int:
-        return 2
-
-    def action_space(self, params: PointParams | None = None) -> spaces.Box:
-        return spaces.Box(low=-1.0, high=1.0, shape=(2,), dtype=jnp.float32)
-
-    def observation_space(self, params: PointParams) -> spaces.Box:
-        return spaces.Box(-1.0, 1.0, shape=(6,), dtype=jnp.float32)
-
 
 @struct.dataclass
 class HeadingState(environment.EnvState):
@@ -84,16 +97,10 @@ class HeadingState(environment.EnvState):
     time: int
 
 
-class HeadingJax(environment.Environment[HeadingState, PointParams]):
+class HeadingJax(_TimedBoxEnv):
     """obs: cos(psi), sin(psi), turn rate, target heading; action: a torque in [-1, 1]."""
 
-    def __init__(self) -> None:
-        super().__init__()
-        self.obs_shape = (4,)
-
-    @property
-    def default_params(self) -> PointParams:
-        return PointParams()
+    OBS_SIZE, OBS_BOUND, ACTION_SIZE = 4, float(jnp.pi), 1
 
     def step_env(self, key: jax.Array, state: HeadingState, action: Any, params: PointParams):
         torque = jnp.clip(jnp.asarray(action, jnp.float32).reshape(-1)[0], -1.0, 1.0)
@@ -102,9 +109,7 @@ class HeadingJax(environment.Environment[HeadingState, PointParams]):
         heading = jnp.arctan2(jnp.sin(moved), jnp.cos(moved))
         state = HeadingState(heading=heading, turn=turn, target=state.target, time=state.time + 1)
         error = jnp.arctan2(jnp.sin(heading - state.target), jnp.cos(heading - state.target))
-        done = self.is_terminal(state, params)
-        return (jax.lax.stop_gradient(self.get_obs(state)), jax.lax.stop_gradient(state), -jnp.abs(error), done,
-                {"discount": self.discount(state, params)})
+        return self.transition(state, -jnp.abs(error), params)
 
     def reset_env(self, key: jax.Array, params: PointParams):
         heading_key, target_key = jax.random.split(key)
@@ -115,20 +120,3 @@ class HeadingJax(environment.Environment[HeadingState, PointParams]):
 
     def get_obs(self, state: HeadingState, params: PointParams | None = None, key: Any = None) -> jax.Array:
         return jnp.stack([jnp.cos(state.heading), jnp.sin(state.heading), state.turn, state.target]).astype(jnp.float32)
-
-    def is_terminal(self, state: HeadingState, params: PointParams) -> jax.Array:
-        return jnp.array(state.time >= params.max_steps_in_episode)
-
-    @property
-    def name(self) -> str:
-        return "HeadingJax"
-
-    @property
-    def num_actions(self) -> int:
-        return 1
-
-    def action_space(self, params: PointParams | None = None) -> spaces.Box:
-        return spaces.Box(low=-1.0, high=1.0, shape=(1,), dtype=jnp.float32)
-
-    def observation_space(self, params: PointParams) -> spaces.Box:
-        return spaces.Box(-jnp.pi, jnp.pi, shape=(4,), dtype=jnp.float32)
