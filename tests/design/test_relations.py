@@ -222,6 +222,25 @@ def test_reshape_edits_pay_for_the_same_goal_another_way(relational):
     assert {("closeness", None, 0.0), ("keep_small", None, None)} <= toward
 
 
+def test_a_term_that_pays_for_an_end_of_a_range_flips_to_the_other_end(relational):
+    """Closeness to a distance's lowest value (or keep_small on a magnitude) pays for staying
+    put; its flip is progress toward the other end. A goal inside the range has no opposite."""
+    def flips(name: str, term: Term) -> list:
+        task, space, transitions = relational[name]
+        vocabulary = SpecMode.for_task(task, space, transitions).vocabulary
+        offered = structural_edits(Spec("time_limit_only", (term,)), vocabulary, count=40, seed=0)
+        return [e.spec.terms for e in offered if "instead of" in e.description and "end" in e.description]
+
+    distance = "distance_escort_position_beacon_position"
+    away = flips("escort", Term("closeness", "large", quantity=distance, target=0.08, width="wide"))
+    assert away == [(Term("progress", "large", quantity=distance, toward="higher"),)]
+    assert flips("escort", Term("keep_small", "small", quantity=distance)) == [
+        (Term("progress", "small", quantity=distance, toward="higher"),)]
+    error = "psi_minus_target_heading"
+    assert flips("heading", Term("closeness", "medium", quantity=error, target=0.0, width="medium")) == []
+    assert flips("heading", Term("keep_small", "medium", quantity=error)) == []
+
+
 def test_edits_of_a_tied_spec_isolate_its_relation_first(relational):
     """When the fitness cannot tell specs apart, a tied spec's first edit keeps its relation
     alone (or drops the other term), not a flip of a term that may be the wrong one."""
@@ -320,6 +339,6 @@ def test_how_far_from_a_reference_is_a_quantity_and_an_edit_reaches_it():
     assert cost(0.0, 0.0) == pytest.approx(0.0, abs=1e-6)
     assert cost(3.0, -3.0) > cost(1.5, -1.5)  # wrapped: 3 and -3 are 0.28 apart, 1.5 and -1.5 are 3
     spec = Spec("time_limit_only", (Term("closeness", "medium", quantity="abs_yaw", target=0.1, width="narrow"),))
-    swaps = {e.description for seed in range(4) for e in structural_edits(spec, mode.vocabulary, count=4, seed=seed)}
+    swaps = {e.description for seed in range(4) for e in structural_edits(spec, mode.vocabulary, count=8, seed=seed)}
     assert any("quantity abs_yaw_minus_desired_yaw instead of abs_yaw" in d for d in swaps)
     assert not any("quantity change_" in d for d in swaps)  # a closeness target on a per-step change means little
