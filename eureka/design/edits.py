@@ -141,7 +141,7 @@ def _term_variants(term: Term, vocabulary: Vocabulary, related: dict[str, list[s
     found += [("reshape", description, new) for description, new in _reshaped(term, vocabulary.by_name[term.quantity])]
     magnitude_of = {q.base: q.name for q in vocabulary.quantities if q.kind == "magnitude"}
     base_of = {q.name: q.base for q in vocabulary.quantities if q.kind == "magnitude"}
-    if term.kind in ("progress", "keep_small"):
+    if term.kind == "progress":  # keep_small squares its quantity: x and abs_x are the same cost
         other_q = magnitude_of.get(term.quantity) or base_of.get(term.quantity)
         if other_q:
             found.append(("quantity", f"quantity {other_q} instead of {term.quantity}", replace(term, quantity=other_q)))

@@ -241,6 +241,20 @@ def test_a_term_that_pays_for_an_end_of_a_range_flips_to_the_other_end(relationa
     assert flips("heading", Term("keep_small", "medium", quantity=error)) == []
 
 
+def test_keep_small_is_not_swapped_for_the_magnitude_of_its_quantity(relational):
+    """keep_small squares its quantity, so on turn_rate and on abs_turn_rate it is one reward;
+    progress toward higher differs (faster either way), so progress keeps the swap."""
+    task, space, transitions = relational["heading"]
+    vocabulary = SpecMode.for_task(task, space, transitions).vocabulary
+
+    def swapped(term: Term) -> set:
+        offered = structural_edits(Spec("time_limit_only", (term,)), vocabulary, count=60, seed=0)
+        return {t.quantity for e in offered if e.description.startswith("term 1") for t in e.spec.terms}
+
+    assert "abs_turn_rate_body" not in swapped(Term("keep_small", "small", quantity="turn_rate_body"))
+    assert "abs_turn_rate_body" in swapped(Term("progress", "small", quantity="turn_rate_body", toward="higher"))
+
+
 def test_edits_of_a_tied_spec_isolate_its_relation_first(relational):
     """When the fitness cannot tell specs apart, a tied spec's first edit keeps its relation
     alone (or drops the other term), not a flip of a term that may be the wrong one."""
