@@ -109,21 +109,23 @@ def test_edits_are_shared_between_candidates_that_tie_with_the_parent(tmp_path: 
     parent = designer.design(0, 0, IslandPrompt(0, prompts.initial_messages(), None, []))
     parent_spec = spec_mode.spec_of(parent.reply)
     alone = designer.edits(1, 0, IslandPrompt(0, [], "i0-c0", [], parent.reply), 3)
-    other = alone[0].reply  # a tied candidate whose spec is the parent's first edit
+    # a tied candidate whose spec is one of the parent's edits, with terms to isolate
+    other = next(e.reply for e in alone if len(spec_mode.spec_of(e.reply).terms) > 1)
     shared = designer.edits(1, 10, IslandPrompt(0, [], "i0-c0", [], parent.reply, tied=(("i0-c1", other),)), 3)
     assert [e.record.parent_id for e in alone] == ["i0-c0"] * 3
     assert [e.record.parent_id for e in shared] == ["i0-c0", "i0-c0", "i0-c1"]
     # the parent's own edits come first, less the one that is the tied candidate (trained already)
-    assert [e.reply for e in shared[:2]] == [e.reply for e in alone[1:3]]
+    assert [e.reply for e in shared[:2]] == [e.reply for e in alone if e.reply != other][:2]
     replies = [e.reply for e in shared]
     assert len(set(replies)) == 3 and parent_spec.dumps() not in replies and other not in replies
-    # the tied candidate's edit isolates one of its terms (keeps one alone or drops one): the first
-    # such edit of its spec that the parent's edits did not make already
+    # the tied candidate's edits isolate one of its terms first (keep one alone or drop one); its
+    # edit is the first of them that the parent's edits did not make already
     isolating = structural_edits(spec_mode.spec_of(other), spec_mode.vocabulary, 3, seed=2, isolate=True)
+    assert isolating[0].description.startswith(("keep only term", "drop term"))
     planned = {spec_mode.spec_of(e.reply) for e in shared[:2]}
     first_new = next(e for e in isolating if e.spec not in planned)
     assert spec_mode.spec_of(shared[2].reply) == first_new.spec
-    assert shared[2].record.edit.startswith(("keep only term", "drop term"))
+    assert shared[2].record.edit == first_new.description
 
 
 def test_an_edit_that_will_not_train_leaves_its_place_to_the_next(tmp_path: Path, parts) -> None:
