@@ -5,8 +5,8 @@ A small model copies well and chooses well but edits badly, so eureka makes the 
 `structural_edits` picks the ones the search trains beside the model's own children. Each edit
 changes one thing: the ending, a weight, a direction, a side (or the end of a quantity's range
 a term pays for), a width, how a term pays for its quantity, the quantity, which terms stay, or
-adds a term. Nothing here knows any task: the
-options follow from the spec and the vocabulary (quantity kinds, columns and ranges).
+adds a term. Nothing here knows any task: the options follow from the spec and the vocabulary
+(quantity kinds, columns and ranges).
 """
 
 from __future__ import annotations
@@ -137,11 +137,12 @@ def _term_variants(term: Term, vocabulary: Vocabulary, related: dict[str, list[s
                   for width in WIDTHS if width != term.width]
     if term.quantity is None or term.quantity not in vocabulary.by_name:
         return found
-    found += _opposite_end(term, vocabulary.by_name[term.quantity])
-    found += [("reshape", description, new) for description, new in _reshaped(term, vocabulary.by_name[term.quantity])]
-    magnitude_of = {q.base: q.name for q in vocabulary.quantities if q.kind == "magnitude"}
-    base_of = {q.name: q.base for q in vocabulary.quantities if q.kind == "magnitude"}
+    q = vocabulary.by_name[term.quantity]
+    found += _opposite_end(term, q)
+    found += [("reshape", description, new) for description, new in _reshaped(term, q)]
     if term.kind == "progress":  # keep_small squares its quantity: x and abs_x are the same cost
+        magnitude_of = {m.base: m.name for m in vocabulary.quantities if m.kind == "magnitude"}
+        base_of = {m.name: m.base for m in vocabulary.quantities if m.kind == "magnitude"}
         other_q = magnitude_of.get(term.quantity) or base_of.get(term.quantity)
         if other_q:
             found.append(("quantity", f"quantity {other_q} instead of {term.quantity}", replace(term, quantity=other_q)))
@@ -170,8 +171,10 @@ def _opposite_end(term: Term, q: Quantity) -> list[tuple[str, str, Term]]:
     """The flip of a term whose goal is an end of its quantity's range (closeness to a distance's
     lowest value, keep_small on a magnitude): progress toward the other end. Such a term pays for
     staying put, and a small model often asks for rest where the task needs motion."""
+    if term.kind not in ("closeness", "keep_small") or q.per_transition:
+        return []
     goal = _goal(term, q)
-    if term.kind not in ("closeness", "keep_small") or goal not in ("lower", "higher") or q.per_transition:
+    if goal not in ("lower", "higher"):
         return []
     other = "higher" if goal == "lower" else "lower"
     return [("flip", f"progress toward {other} instead of {term.kind} at the {goal} end",
