@@ -320,7 +320,7 @@ class SpecDesigner(CodeDesigner):
                 continue
             share = count // len(sources) + (1 if position < count % len(sources) else 0)
             offered = structural_edits(spec, self.spec_mode.vocabulary, SPARE_EDITS * count, seed + position,
-                                       isolate=position > 0)
+                                       isolate=position > 0, tuned=self.config.constant_variants > 0)
             source = prompt if position == 0 else replace(prompt, parent=parent, parent_reply=reply, tied=())
             admitted = 0
             for edit in (e for e in offered if e.spec.dumps() not in seen):

@@ -29,6 +29,9 @@ Option = tuple[str, str, tuple[Term, ...]]  # (description, ends_on, terms)
 EditOptions = dict[str, list[Option]]  # kind of edit -> its options
 # what constant tuning cannot reach, most useful first
 STRUCTURAL_EDITS = ("flip", "reshape", "quantity", "keep", "drop", "ending", "add")
+# where no constant tuning runs (each variant would be one more training process), the edits
+# also change one term's weight: the balance between terms is then nobody else's job
+UNTUNED_EDITS = ("flip", "reshape", "weight", "quantity", "keep", "drop", "ending", "add")
 # when the fitness cannot tell several specs apart (all at the sparse reward's level, say), which
 # of their terms carries the signal is unknown: their edits isolate terms first
 ISOLATING_EDITS = ("keep", "drop", "reshape", "flip", "quantity", "ending", "add")
@@ -46,20 +49,24 @@ def edits(spec: Spec, vocabulary: Vocabulary, count: int, seed: int = 0) -> list
 
 
 def structural_edits(spec: Spec, vocabulary: Vocabulary, count: int, seed: int = 0,
-                     isolate: bool = False) -> list[Edit]:
+                     isolate: bool = False, tuned: bool = True) -> list[Edit]:
     """Up to `count` one-step variants of `spec` that change its structure, not its scales
     (constant tuning covers weights and widths): by default a flipped direction or side first,
     then another way to pay for a term's quantity, another quantity, one term kept alone, a
     dropped term, another ending, an added term; one of each before a second of any. With
     `isolate`, keeping one term alone and dropping one come first. Terms on relations (reading
-    more columns) are kept first and dropped last.
+    more columns) are kept first and dropped last. Where the trainer does not tune constants
+    (`tuned` false), a change of one term's weight comes after the reshape: on a spec of one
+    term it is the same reward up to scale, which the novelty filter skips.
 
     The search trains these beside the model's own children: a small model picks the edit that
     fixes a wrong sign rarely (measured: it chose a weight change three times out of three).
     """
     rng = random.Random(seed)
     options = _edit_options(spec, vocabulary)
-    order = ISOLATING_EDITS if isolate else STRUCTURAL_EDITS
+    if len(spec.terms) < 2:  # one term's weight scales the whole reward
+        options.pop("weight", None)
+    order = ISOLATING_EDITS if isolate else STRUCTURAL_EDITS if tuned else UNTUNED_EDITS
     queues = [options[c] if c in ORDERED else rng.sample(options[c], len(options[c]))
               for c in order if options.get(c)]
     return _valid_edits(spec, vocabulary, queues, count)

@@ -37,7 +37,10 @@ class Generation:
 
 def design_generation(search: Search, generation: Generation, prompts: list[IslandPrompt], plan: list[str]) -> None:
     """The model's samples, each by the designer `plan` names, spread over the islands; then
-    eureka's own edits of each parent (the first designer's prompts: the spec designer's)."""
+    eureka's own edits of each parent (the first designer's prompts: the spec designer's). A
+    sample that will not train (the same reward as a known one, or rejected) leaves its place to
+    one more edit, so a generation trains as many candidates as planned where edits are on."""
+    idle = 0
     for index, designer in enumerate(plan):
         if search.budget.exhausted:
             break
@@ -46,9 +49,10 @@ def design_generation(search: Search, generation: Generation, prompts: list[Isla
             item = search.designer.design(generation.iteration, index, own[index % len(own)])
         except BudgetRefused:
             break
-        search.enqueue(generation, item)
+        idle += not search.enqueue(generation, item)
     parents = [p for p in prompts if p.designer == prompts[0].designer]
-    edits_per_island = max(1, search.config.edits // len(parents)) if search.config.edits else 0
+    edits = search.config.edits + idle if search.config.edits else 0
+    edits_per_island = max(1, edits // len(parents)) if edits else 0
     for prompt in parents:  # each edit starts training as it is made; a duplicate leaves its place to the next
         search.designer.edits(generation.iteration, len(generation.designed), prompt, edits_per_island,
                               admit=lambda item: search.enqueue(generation, item))

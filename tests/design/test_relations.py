@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import math
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -269,6 +270,32 @@ def test_edits_of_a_tied_spec_isolate_its_relation_first(relational):
     first = structural_edits(pair, vocabulary, count=1, seed=0, isolate=True)[0]
     assert first.spec.terms == (distance,) and first.description.startswith("drop term 1")
     assert ": toward" in structural_edits(pair, vocabulary, count=1, seed=0)[0].description  # a flip first
+
+
+def test_untuned_edits_change_one_weight_of_a_spec_with_several_terms(relational):
+    """Without constant tuning (the gymnasium trainer's default) the balance between terms is the
+    edits' job: the third kind of edit changes one term's weight. One term's weight only scales
+    the reward, and a tuned trainer varies weights itself: neither gets a weight edit."""
+    task, space, transitions = relational["escort"]
+    vocabulary = SpecMode.for_task(task, space, transitions).vocabulary
+    distance = Term("closeness", "small", quantity="distance_escort_position_beacon_position", target=0.0,
+                    width="medium")
+    pair = Spec("time_limit_only", (distance, Term("action_cost", "medium")))
+
+    def weights_changed(spec: Spec, **options) -> list[Spec]:
+        offered = structural_edits(spec, vocabulary, count=60, seed=0, **options)
+        return [e.spec for e in offered if ": weight " in e.description]
+
+    untuned = structural_edits(pair, vocabulary, count=3, seed=0, tuned=False)
+    assert ": weight " in untuned[2].description, [e.description for e in untuned]
+    changed = weights_changed(pair, tuned=False)
+    assert len(changed) == 4  # two other levels for each of the two terms
+    for spec in changed:  # exactly one term differs, and only in its weight
+        differing = [(a, b) for a, b in zip(pair.terms, spec.terms) if a != b]
+        assert len(differing) == 1 and differing[0][0].weight != differing[0][1].weight
+        assert replace(differing[0][1], weight=differing[0][0].weight) == differing[0][0]
+    assert weights_changed(pair) == []
+    assert weights_changed(Spec("time_limit_only", (distance,)), tuned=False) == []
 
 
 def test_a_per_axis_difference_is_swapped_for_the_distance_first_not_for_one_operand(relational):

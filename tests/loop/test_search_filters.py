@@ -159,7 +159,8 @@ def test_spec_mode_compiles_a_spec_reply_into_a_trained_reward(tmp_path: Path, s
 def test_structural_edits_of_the_parent_spec_train_beside_the_models_children(tmp_path: Path,
                                                                                sandbox_name: str) -> None:
     """Generation 1's reply copies its parent (a duplicate, not trained); the structural edits
-    eureka makes of the parent (a flipped direction first) are checked and trained instead."""
+    eureka makes of the parent (a flipped direction first) are checked and trained instead, one
+    more than asked for in the place of the duplicate."""
     runs = tmp_path / "runs"
     result = CliRunner().invoke(cli, ["run", str(tiny_task(tmp_path)), "--mode", "spec", "--model",
                                       f"scripted:{ROOT / 'tests/data/scripted/cartpole_spec_edits'}",
@@ -184,6 +185,9 @@ def test_structural_edits_of_the_parent_spec_train_beside_the_models_children(tm
             assert edit["status"] == "trained" and edit["fitness"] is not None
         else:
             assert edit["status"] == "rejected" and edit["problems"]
+    later = [json.loads(p.read_text()) for p in run_dir.glob("iter_1/cand_*/candidate.json")]
+    assert all(c["edit"] and c["parent_id"] == "i0-c0" for c in later if c["id"] != copy["id"])
+    assert sum(c["status"] == "trained" for c in later) == 3  # 2 edits, plus 1 for the copy's place
     run = json.loads((run_dir / "run.json").read_text())
     assert run["settings"]["edits"] == 2
     assert "edit of the parent" in result.output
