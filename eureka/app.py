@@ -170,6 +170,7 @@ def continue_run(run_dir: Path, feedback: list[str], iterations: int = 1, parent
         search.selection.chosen_parent = load_elite(search.store, record_dir, search.task.fitness)  # the best stays the best by fitness
     search.add_feedback(feedback, kind)
     search.config.iterations = len(search.iterations) + iterations
+    search.config.tune_best = False  # the person's generations are the run's end: nothing trains after them
     return search.run()
 
 

@@ -77,7 +77,10 @@ def cli() -> None:
               help="structural edits of the parent spec trained per generation (structured mode; default: 4)")
 @click.option("--code-share", type=click.FloatRange(0, 1),
               help="structured mode: this share of each generation's samples is free-form code, checked and "
-                   "auto-repaired by the critic, beside the specs (default: 0.25 for the embedded model, else 0)")
+                   "auto-repaired by the critic, beside the specs (default: the task file's, else 0)")
+@click.option("--tune-best/--no-tune-best", default=None,
+              help="structured mode: when the last generation misses the target, one more generation trains "
+                   "the best spec with one weight or width a level up or down (default: on where --tune is 0)")
 @click.option("--seed", type=int, help="sampling seed of the embedded model (a reproducible run)")
 @click.option("--islands", type=click.IntRange(min=1),
               help="sub-populations with their own parents, exchanging their best every "
@@ -94,8 +97,8 @@ def cli() -> None:
 @RAY_ADDRESS_OPTION
 @LOG_OPTION
 def run(task_file: Path, model, iterations, samples, sandbox, runs_dir: Path, with_baselines: bool,
-        max_tokens, max_cost, review, overlap, constant_variants, mode, selection: bool, edits, code_share, seed,
-        islands, timesteps, llm_timeout, llm_deadline, allow_paths, executor, ray_address, log) -> None:
+        max_tokens, max_cost, review, overlap, constant_variants, mode, selection: bool, edits, code_share, tune_best,
+        seed, islands, timesteps, llm_timeout, llm_deadline, allow_paths, executor, ray_address, log) -> None:
     """Design rewards for TASK_FILE (a task YAML, or the name of a shipped task: see `eureka tasks`)."""
     from eureka.app import start_run
     from eureka.config import RunConfig
@@ -122,7 +125,8 @@ def run(task_file: Path, model, iterations, samples, sandbox, runs_dir: Path, wi
                                with_baselines=with_baselines, max_tokens=max_tokens, max_cost_usd=max_cost,
                                review=review, overlap=overlap, constant_variants=constant_variants, mode=mode,
                                selection=selection, edits=edits, seed=seed, islands=islands,
-                               executor=executor, ray_address=ray_address, log=log, code_share=code_share)
+                               executor=executor, ray_address=ray_address, log=log, code_share=code_share,
+                               tune_best=tune_best)
     _drive(lambda: start_run(task, config, runs_dir, listener=ui), ui)
 
 

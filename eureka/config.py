@@ -101,6 +101,7 @@ class RunConfig(BaseModel):
     constant_variants: int = 0  # constant-tuning variants trained beside each candidate
     mode: DesignMode = "code"  # "code": free-form reward code; "spec": a structured reward spec (small models)
     edits: int = 0  # structural edits of the parent spec trained beside the LLM's children (spec mode)
+    tune_best: bool = False  # a closing generation of the best spec's weights and widths when the target is missed
     code_share: float = Field(default=0.0, ge=0, le=1)  # spec mode: this share of the samples is free-form code
     selection: bool = True  # semantic checks before training (constant, wrong ranking, all-cost specs)
     seed: int | None = None  # the embedded model's sampling seed (API models are not reproducible)
@@ -125,20 +126,22 @@ class RunConfig(BaseModel):
                 mode: str | None = None, selection: bool = True, seed: int | None = None,
                 edits: int | None = None, islands: int | None = None, executor: str | None = None,
                 ray_address: str | None = None, log: list[str] | tuple[str, ...] | None = None,
-                code_share: float | None = None) -> "RunConfig":
+                code_share: float | None = None, tune_best: bool | None = None) -> "RunConfig":
         """The settings of a new run: the command line's (None: not given) over the task file's `task`."""
         from eureka.design.llm import resolve_model
 
         chosen = resolve_model(model, task.llm.model)
         design = design_mode(mode, task.llm.mode, chosen)
+        variants = default_variants(constant_variants, task)
         return cls(
             model=chosen, iterations=iterations or task.search.iterations, samples=samples or task.search.samples,
             max_repairs=task.search.max_repairs, temperature=task.llm.temperature,
             max_tokens_per_reply=task.llm.max_tokens, sandbox=sandbox or task.sandbox,
             with_baselines=with_baselines, elites_in_prompt=task.search.elites_in_prompt, max_tokens=max_tokens,
             max_cost_usd=max_cost_usd, llm_review=review_enabled(review, task.llm.review, chosen),
-            overlap=overlap_enabled(overlap, chosen), constant_variants=default_variants(constant_variants, task),
+            overlap=overlap_enabled(overlap, chosen), constant_variants=variants,
             mode=design, edits=default_edits(edits, task, design), selection=selection, seed=seed,
+            tune_best=default_tune_best(tune_best, design, variants),
             code_share=default_code_share(code_share, task, design, chosen),
             islands=islands or task.search.islands, migration_interval=task.search.migration_interval,
             workers=workers, executor=executor or task.executor.kind, ray_address=ray_address,
@@ -206,6 +209,16 @@ def default_edits(cli: int | None, task: TaskSpec, mode: str) -> int:
     if cli is not None:
         return cli
     return task.search.edits if task.search.edits is not None else 4
+
+
+def default_tune_best(cli: bool | None, mode: str, constant_variants: int) -> bool:
+    """The closing generation that tunes the best spec's weights and widths (a level up or down,
+    like constant tuning's x0.3 and x3): on in structured mode where no candidate's constants are
+    tuned (the gymnasium trainer's default, whose variants would each be one more training),
+    and only run when the target was missed."""
+    if cli is not None:
+        return cli
+    return mode == "spec" and constant_variants == 0
 
 
 def default_code_share(cli: float | None, task: TaskSpec, mode: str, model: str) -> float:

@@ -104,9 +104,10 @@ class Designer(Protocol):
         """One candidate of `prompt`'s island (repaired as often as allowed)."""
 
     def edits(self, iteration: int, first_index: int, prompt: IslandPrompt, count: int,
-              admit: Admit | None = None) -> list[Designed]:
+              admit: Admit | None = None, scales: bool = False) -> list[Designed]:
         """Candidates eureka makes itself from the parent (structured mode), checked like any;
-        `admit` takes each as it is made and says whether it trains (see SpecDesigner.edits)."""
+        `admit` takes each as it is made and says whether it trains (see SpecDesigner.edits).
+        With `scales`, only the parent's weights and widths change."""
 
     def person(self, iteration: int, code: str, reply: str, parent: str | None) -> Designed:
         """A reward a person wrote, checked like any candidate."""
@@ -144,7 +145,7 @@ class CodeDesigner:
         return self.config.generation, expect_code
 
     def edits(self, iteration: int, first_index: int, prompt: IslandPrompt, count: int,
-              admit: Admit | None = None) -> list[Designed]:
+              admit: Admit | None = None, scales: bool = False) -> list[Designed]:
         return []  # free-form code has no spec to edit
 
     def ask(self, purpose: str, messages: list[Message], candidate_id: str,
@@ -293,7 +294,7 @@ class SpecDesigner(CodeDesigner):
         return self.spec_mode.generation_settings(self.config.generation), False
 
     def edits(self, iteration: int, first_index: int, prompt: IslandPrompt, count: int,
-              admit: Admit | None = None) -> list[Designed]:
+              admit: Admit | None = None, scales: bool = False) -> list[Designed]:
         """One-step structural edits of the parent's spec (a flipped direction, another quantity,
         ...), made by eureka and checked like any candidate, so that the generation trains the
         fix of a wrong sign even when the model picks another edit. When other candidates score
@@ -304,12 +305,13 @@ class SpecDesigner(CodeDesigner):
         `admit(item)` takes each edit as it is made (the search starts its training) and says
         whether it will train: one the critic rejects, or the same reward as a known one, leaves
         its place to the next edit (up to SPARE_EDITS x `count` edits made in all). Without it,
-        every edit the critic accepts counts."""
+        every edit the critic accepts counts. With `scales`, the parent's weights and widths
+        change instead (scale_edits: the run's closing tuning where the trainer does not tune)."""
         if prompt.parent is None or prompt.parent_reply is None or count <= 0:
             return []
-        from eureka.design.edits import structural_edits
+        from eureka.design.edits import scale_edits, structural_edits
 
-        sources = [(prompt.parent, prompt.parent_reply), *prompt.tied][:count]
+        sources = [(prompt.parent, prompt.parent_reply), *([] if scales else prompt.tied)][:count]
         seed = (self.config.seed or 0) * 1_000 + iteration
         specs = [self.spec_mode.spec_of(reply) for _, reply in sources]
         seen = {spec.dumps() for spec in specs if spec is not None}  # trained already: not again
@@ -319,8 +321,9 @@ class SpecDesigner(CodeDesigner):
             if spec is None:
                 continue
             share = count // len(sources) + (1 if position < count % len(sources) else 0)
-            offered = structural_edits(spec, self.spec_mode.vocabulary, SPARE_EDITS * count, seed + position,
-                                       isolate=position > 0, tuned=self.config.constant_variants > 0)
+            offered = (scale_edits(spec, self.spec_mode.vocabulary, SPARE_EDITS * count, seed) if scales else
+                       structural_edits(spec, self.spec_mode.vocabulary, SPARE_EDITS * count, seed + position,
+                                        isolate=position > 0))
             source = prompt if position == 0 else replace(prompt, parent=parent, parent_reply=reply, tied=())
             admitted = 0
             for edit in (e for e in offered if e.spec.dumps() not in seen):

@@ -2,7 +2,8 @@
 
 A small model copies well and chooses well but edits badly, so eureka makes the edits itself:
 `edits` offers ready-made ones for the model to choose among in a reflection prompt, and
-`structural_edits` picks the ones the search trains beside the model's own children. Each edit
+`structural_edits` picks the ones the search trains beside the model's own children, and
+`scale_edits` the weights and widths a run tunes at its end where the trainer does not. Each edit
 changes one thing: the ending, a weight, a direction, a side (or the end of a quantity's range
 a term pays for), a width, how a term pays for its quantity, the quantity, which terms stay, or
 adds a term. Nothing here knows any task: the options follow from the spec and the vocabulary
@@ -29,9 +30,8 @@ Option = tuple[str, str, tuple[Term, ...]]  # (description, ends_on, terms)
 EditOptions = dict[str, list[Option]]  # kind of edit -> its options
 # what constant tuning cannot reach, most useful first
 STRUCTURAL_EDITS = ("flip", "reshape", "quantity", "keep", "drop", "ending", "add")
-# where no constant tuning runs (each variant would be one more training process), the edits
-# also change one term's weight: the balance between terms is then nobody else's job
-UNTUNED_EDITS = ("flip", "reshape", "weight", "quantity", "keep", "drop", "ending", "add")
+# the scales of a spec: the levels of the constants that constant tuning scales (x0.3, x3)
+SCALE_EDITS = ("weight", "width")
 # when the fitness cannot tell several specs apart (all at the sparse reward's level, say), which
 # of their terms carries the signal is unknown: their edits isolate terms first
 ISOLATING_EDITS = ("keep", "drop", "reshape", "flip", "quantity", "ending", "add")
@@ -49,26 +49,35 @@ def edits(spec: Spec, vocabulary: Vocabulary, count: int, seed: int = 0) -> list
 
 
 def structural_edits(spec: Spec, vocabulary: Vocabulary, count: int, seed: int = 0,
-                     isolate: bool = False, tuned: bool = True) -> list[Edit]:
+                     isolate: bool = False) -> list[Edit]:
     """Up to `count` one-step variants of `spec` that change its structure, not its scales
     (constant tuning covers weights and widths): by default a flipped direction or side first,
     then another way to pay for a term's quantity, another quantity, one term kept alone, a
     dropped term, another ending, an added term; one of each before a second of any. With
     `isolate`, keeping one term alone and dropping one come first. Terms on relations (reading
-    more columns) are kept first and dropped last. Where the trainer does not tune constants
-    (`tuned` false), a change of one term's weight comes after the reshape: on a spec of one
-    term it is the same reward up to scale, which the novelty filter skips.
+    more columns) are kept first and dropped last.
 
     The search trains these beside the model's own children: a small model picks the edit that
     fixes a wrong sign rarely (measured: it chose a weight change three times out of three).
     """
     rng = random.Random(seed)
     options = _edit_options(spec, vocabulary)
-    if len(spec.terms) < 2:  # one term's weight scales the whole reward
-        options.pop("weight", None)
-    order = ISOLATING_EDITS if isolate else STRUCTURAL_EDITS if tuned else UNTUNED_EDITS
+    order = ISOLATING_EDITS if isolate else STRUCTURAL_EDITS
     queues = [options[c] if c in ORDERED else rng.sample(options[c], len(options[c]))
               for c in order if options.get(c)]
+    return _valid_edits(spec, vocabulary, queues, count)
+
+
+def scale_edits(spec: Spec, vocabulary: Vocabulary, count: int, seed: int = 0) -> list[Edit]:
+    """Up to `count` variants of `spec` that change one term's weight or one closeness width by a
+    level (the x0.3 and x3 of constant tuning: WEIGHTS and WIDTHS step by about that), in a seeded
+    order, weights and widths taking turns. A spec of one term gets no weight change: that only
+    scales the whole reward."""
+    rng = random.Random(seed)
+    options = _edit_options(spec, vocabulary)
+    if len(spec.terms) < 2:
+        options.pop("weight", None)
+    queues = [rng.sample(options[c], len(options[c])) for c in SCALE_EDITS if options.get(c)]
     return _valid_edits(spec, vocabulary, queues, count)
 
 

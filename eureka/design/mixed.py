@@ -81,8 +81,8 @@ class MixedDesigner:
         return self.code.designed(iteration, index, prompt, reply, None, verdict)
 
     def edits(self, iteration: int, first_index: int, prompt: IslandPrompt, count: int,
-              admit: Admit | None = None) -> list[Designed]:
-        return self.spec.edits(iteration, first_index, prompt, count, admit)
+              admit: Admit | None = None, scales: bool = False) -> list[Designed]:
+        return self.spec.edits(iteration, first_index, prompt, count, admit, scales)
 
     def person(self, iteration: int, code: str, reply: str, parent: str | None) -> Designed:
         return self.spec.person(iteration, code, reply, parent)

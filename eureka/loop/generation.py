@@ -35,11 +35,14 @@ class Generation:
         return [d for d in self.designed if d.code is not None and d.record.status != "duplicate"]
 
 
-def design_generation(search: Search, generation: Generation, prompts: list[IslandPrompt], plan: list[str]) -> None:
+def design_generation(search: Search, generation: Generation, prompts: list[IslandPrompt], plan: list[str],
+                      scales: bool = False) -> None:
     """The model's samples, each by the designer `plan` names, spread over the islands; then
     eureka's own edits of each parent (the first designer's prompts: the spec designer's). A
     sample that will not train (the same reward as a known one, or rejected) leaves its place to
-    one more edit, so a generation trains as many candidates as planned where edits are on."""
+    one more edit, so a generation trains as many candidates as planned where edits are on. With
+    `scales` (the run's closing tuning, and an empty plan) the edits change the best spec's
+    weights and widths, as many as a generation trains."""
     idle = 0
     for index, designer in enumerate(plan):
         if search.budget.exhausted:
@@ -51,11 +54,16 @@ def design_generation(search: Search, generation: Generation, prompts: list[Isla
             break
         idle += not search.enqueue(generation, item)
     parents = [p for p in prompts if p.designer == prompts[0].designer]
-    edits = search.config.edits + idle if search.config.edits else 0
+    if scales:
+        best = search.selection.elite
+        parents = [p for p in parents if best is not None and p.parent == best.record.id][:1] or parents[:1]
+        edits = search.config.samples + search.config.edits
+    else:
+        edits = search.config.edits + idle if search.config.edits else 0
     edits_per_island = max(1, edits // len(parents)) if edits else 0
     for prompt in parents:  # each edit starts training as it is made; a duplicate leaves its place to the next
         search.designer.edits(generation.iteration, len(generation.designed), prompt, edits_per_island,
-                              admit=lambda item: search.enqueue(generation, item))
+                              admit=lambda item: search.enqueue(generation, item), scales=scales)
     if search.config.with_baselines and generation.iteration == 0:
         generation.session.submit(*outcomes.baseline_candidates(search.task, search.baselines))
 

@@ -112,8 +112,8 @@ class Search:
         self.emit(EventKind.RUN_STARTED, run_id=self.store.run_id, task=self.task.name, model=self.config.model,
                   iterations=self.config.iterations, samples=self.config.samples, resumed_at=len(self.iterations))
         try:
-            for iteration in range(len(self.iterations), self.config.iterations):
-                self.run_iteration(iteration)
+            while (iteration := len(self.iterations)) < self.config.iterations or self.tunes_best():
+                self.run_iteration(iteration, scales=iteration >= self.config.iterations)
                 self.context.finished_filters = Counter(self.context.filters)
                 self.write_run_json("running")
                 self.index()
@@ -150,13 +150,21 @@ class Search:
         self.stop_reason = "budget" if self.budget.exhausted else "target" if target else self.stop_reason
         return self.stop_reason in ("budget", "target")
 
-    def run_iteration(self, iteration: int) -> None:
-        plan = self.designer.plan(self.config.samples)
-        self.emit(EventKind.GENERATION_STARTED, iteration=iteration, designers=dict(Counter(plan)))
+    def tunes_best(self) -> bool:
+        """Whether the run closes with a generation that tunes its best spec's weights and widths:
+        structured mode where the trainer does not tune constants, once the last generation has
+        missed the task's target (a task without one asked for its generations and no more)."""
+        return (self.config.tune_best and self.task.fitness.target is not None
+                and len(self.iterations) == self.config.iterations
+                and self.selection.elite is not None and not self.selection.reached_target())
+
+    def run_iteration(self, iteration: int, scales: bool = False) -> None:
+        plan = [] if scales else self.designer.plan(self.config.samples)
+        self.emit(EventKind.GENERATION_STARTED, iteration=iteration, designers=dict(Counter(plan)), tuning=scales)
         feedback, self.pending_feedback = self.pending_feedback, []
         prompts = self.selection.prompts_for_generation(feedback)
         generation = Generation(iteration, self.runner.session(self.training_progress, overlap=self.config.overlap))
-        design_generation(self, generation, prompts, plan)
+        design_generation(self, generation, prompts, plan, scales)
         accepted = generation.accepted()
         self.emit(EventKind.TRAINING_STARTED, iteration=iteration,
                   candidates=[d.record.id for d in accepted if d.record.id not in generation.finished])

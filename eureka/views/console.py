@@ -35,13 +35,13 @@ class RunConsole:
         self.console.print(f"[bold]eureka[/] run [cyan]{run_id}[/]: task [bold]{task}[/], model {model}, "
                            f"{iterations} iterations x {samples} samples")
 
-    def on_generation_started(self, iteration, designers=None, **_) -> None:
+    def on_generation_started(self, iteration, designers=None, tuning=False, **_) -> None:
         self.iteration = iteration
         self.critic_passed.setdefault(iteration, set())
         self.mixed = len(designers or {}) > 1
         mix = " (" + ", ".join(f"{count} {name}" for name, count in designers.items()) + " samples)" \
             if self.mixed else ""
-        self.console.rule(f"generation {iteration}{mix}")
+        self.console.rule(f"generation {iteration}{mix}" + (" (the best spec's weights and widths)" if tuning else ""))
 
     def _who(self, designer: str | None) -> str:
         return f" [{designer}]" if self.mixed and designer else ""

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from eureka.design import custom_expression
-from eureka.design.edits import structural_edits
+from eureka.design.edits import scale_edits, structural_edits
 from eureka.design.spec import SpecMode, Spec, Term
 from eureka.envs.base import SpaceInfo
 from eureka.envs.gymnasium_backend import sample_transitions, space_info
@@ -272,30 +272,27 @@ def test_edits_of_a_tied_spec_isolate_its_relation_first(relational):
     assert ": toward" in structural_edits(pair, vocabulary, count=1, seed=0)[0].description  # a flip first
 
 
-def test_untuned_edits_change_one_weight_of_a_spec_with_several_terms(relational):
-    """Without constant tuning (the gymnasium trainer's default) the balance between terms is the
-    edits' job: the third kind of edit changes one term's weight. One term's weight only scales
-    the reward, and a tuned trainer varies weights itself: neither gets a weight edit."""
+def test_scale_edits_change_one_weight_or_width_of_the_spec(relational):
+    """The closing tuning of a run whose trainer tunes no constants: each variant changes one
+    term's weight or one closeness width by a level and nothing else; a spec of one term gets
+    no weight change (it would only scale the reward), and no structural edit is among them."""
     task, space, transitions = relational["escort"]
     vocabulary = SpecMode.for_task(task, space, transitions).vocabulary
     distance = Term("closeness", "small", quantity="distance_escort_position_beacon_position", target=0.0,
                     width="medium")
     pair = Spec("time_limit_only", (distance, Term("action_cost", "medium")))
-
-    def weights_changed(spec: Spec, **options) -> list[Spec]:
-        offered = structural_edits(spec, vocabulary, count=60, seed=0, **options)
-        return [e.spec for e in offered if ": weight " in e.description]
-
-    untuned = structural_edits(pair, vocabulary, count=3, seed=0, tuned=False)
-    assert ": weight " in untuned[2].description, [e.description for e in untuned]
-    changed = weights_changed(pair, tuned=False)
-    assert len(changed) == 4  # two other levels for each of the two terms
-    for spec in changed:  # exactly one term differs, and only in its weight
-        differing = [(a, b) for a, b in zip(pair.terms, spec.terms) if a != b]
-        assert len(differing) == 1 and differing[0][0].weight != differing[0][1].weight
-        assert replace(differing[0][1], weight=differing[0][0].weight) == differing[0][0]
-    assert weights_changed(pair) == []
-    assert weights_changed(Spec("time_limit_only", (distance,)), tuned=False) == []
+    offered = scale_edits(pair, vocabulary, count=60, seed=0)
+    assert len(offered) == 6  # two other weights for each of the two terms, two other widths
+    assert {e.description.split(": ")[1].split()[0] for e in offered[:2]} == {"weight", "width"}  # taking turns
+    for edit in offered:
+        differing = [(a, b) for a, b in zip(pair.terms, edit.spec.terms) if a != b]
+        assert edit.spec.ends_on == pair.ends_on and len(edit.spec.terms) == 2 and len(differing) == 1
+        before, after = differing[0]
+        assert replace(after, weight=before.weight, width=before.width) == before
+        assert (before.weight != after.weight) != (before.width != after.width)
+    single = scale_edits(Spec("time_limit_only", (distance,)), vocabulary, count=60, seed=0)
+    assert sorted(e.spec.terms[0].width for e in single) == ["narrow", "wide"]
+    assert scale_edits(Spec("time_limit_only", (Term("action_cost", "medium"),)), vocabulary, count=9) == []
 
 
 def test_a_per_axis_difference_is_swapped_for_the_distance_first_not_for_one_operand(relational):

@@ -198,3 +198,50 @@ def test_structural_edits_of_the_parent_spec_train_beside_the_models_children(tm
     assert report.exit_code == 0, report.output
     page = (run_dir / "report.html").read_text()
     assert "eureka's edit: term 1 (progress_abs_pole_angle): toward higher instead of lower" in page
+
+
+@pytest.mark.slow
+def test_a_run_that_misses_its_target_closes_with_the_best_specs_weights_and_widths(tmp_path: Path,
+                                                                                     sandbox_name: str) -> None:
+    """Structured mode without constant tuning: after the last generation misses the target, one
+    more generation trains the best spec (closeness to an upright pole, keep the cart near the
+    centre) with one weight or width a level up or down, up to as many as a generation trains
+    (1 sample + 2 edits; a change the novelty filter finds to be the same reward leaves its
+    place to the next); `--no-tune-best` and a reached target end the run."""
+    import yaml
+
+    def run_with(target: float, *extra: str) -> tuple[Path, dict]:
+        task = tiny_task(tmp_path)
+        data = yaml.safe_load(task.read_text())
+        data["fitness"]["target"] = target
+        task.write_text(yaml.safe_dump(data))
+        runs = tmp_path / f"runs{target}{''.join(extra)}"
+        result = CliRunner().invoke(cli, ["run", str(task), "--mode", "spec", "--model",
+                                          f"scripted:{ROOT / 'tests/data/scripted/cartpole_tune_best'}",
+                                          "--iterations", "1", "--samples", "1", "--edits", "2", "--tune", "0",
+                                          "--sandbox", sandbox_name, "--runs-dir", str(runs), *extra])
+        assert result.exit_code == 0, result.output
+        (run_dir,) = runs.glob("*-cartpole-*")
+        return run_dir, json.loads((run_dir / "run.json").read_text())
+
+    run_dir, run = run_with(1e9)
+    assert run["settings"]["tune_best"] is True and run["stop_reason"] == "completed"
+    assert [i["iteration"] for i in run["iterations"]] == [0, 1]
+    parent = json.loads((ROOT / "tests/data/scripted/cartpole_tune_best/01_two_terms.md").read_text())
+    tuned = [json.loads(p.read_text()) for p in sorted(run_dir.glob("iter_1/cand_*/candidate.json"))]
+    trained = sum(c["status"] == "trained" for c in tuned)
+    assert {c["status"] for c in tuned} <= {"trained", "duplicate"} and trained >= 1
+    assert trained == 3 or len(tuned) == 6  # every weight and width was tried before fewer than 3 trained
+    for candidate in tuned:
+        assert candidate["parent_id"] == "i0-c0" and candidate["edit"].split(": ")[1].startswith(("weight", "width"))
+        spec = json.loads((run_dir / candidate["directory"] / "reply.md").read_text())
+        changed = [(a, b) for a, b in zip(parent["terms"], spec["terms"]) if a != b]
+        assert len(spec["terms"]) == 2 and len(changed) == 1
+        assert len({k for k in changed[0][0] if changed[0][0][k] != changed[0][1][k]} & {"weight", "width"}) == 1
+    events = [json.loads(line) for line in (run_dir / "events.jsonl").read_text().splitlines()]
+    assert [e["tuning"] for e in events if e["event"] == "generation_started"] == [False, True]
+
+    _, run = run_with(1e9, "--no-tune-best")
+    assert run["settings"]["tune_best"] is False and len(run["iterations"]) == 1
+    _, run = run_with(-1e9)
+    assert run["stop_reason"] == "target" and len(run["iterations"]) == 1
